@@ -1,0 +1,1 @@
+"""Faces: dlib detection and landmarks, tracking, stabilisation, alignment files (dlib lives here only)."""

@@ -1,0 +1,1 @@
+"""The comb network: shared encoder, shared decoder trunk, per-identity heads; losses; export."""

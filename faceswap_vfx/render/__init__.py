@@ -1,0 +1,1 @@
+"""The render: node library and the per-frame swap pipeline."""

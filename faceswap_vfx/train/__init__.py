@@ -1,0 +1,1 @@
+"""Training: datasets of aligned crops, augmentation, the progressive schedule, the loop."""

@@ -1,0 +1,33 @@
+"""faceswap_vfx: high-resolution neural face swapping for visual effects."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="faceswap_vfx",
+    version="0.1.0",
+    description="High-resolution neural face swapping for VFX (after Naruniec et al. 2020)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["faceswap_vfx", "faceswap_vfx.*"]),
+    include_package_data=True,
+    install_requires=[
+        "torch>=2.1",  # the README pins torch==2.13.0: an unpinned install pulls several GB
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "OpenImageIO>=3.0",  # bundles OpenColorIO (ocio://default) and OpenEXR
+        "OpenEXR>=3.2",
+        "dlib-bin>=19.24; sys_platform == 'linux' and platform_machine == 'x86_64'",
+        "dlib>=19.24; sys_platform != 'linux' or platform_machine != 'x86_64'",
+        # the 68/5-point shape predictors and the MMOD detector (found by file, never imported)
+        "face_recognition_models>=0.3",
+        "scikit-image>=0.21",  # polygon rasterisation, SSIM reference
+        "PySide6-Essentials>=6.5",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-qt>=4", "ruff>=0.4", "matplotlib>=3.7"],
+    },
+    entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],
+)
