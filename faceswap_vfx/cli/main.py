@@ -1,0 +1,55 @@
+"""``faceswap-vfx``: one console script, one module per subcommand.
+
+Each ``faceswap_vfx/cli/cmd_<name>.py`` defines ``register(subparsers)``, which adds its
+parser and sets ``func`` to a callable ``func(args) -> int`` (the exit code). Modules are
+found by name, so adding a subcommand touches no other file. Registration imports nothing
+heavy; each ``func`` imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+import faceswap_vfx
+from faceswap_vfx.errors import FaceswapError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceswap-vfx",
+        description="High-resolution neural face swapping for VFX plates.",
+    )
+    parser.add_argument("--version", action="version", version=faceswap_vfx.__version__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    package = importlib.import_module("faceswap_vfx.cli")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            importlib.import_module(f"faceswap_vfx.cli.{info.name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FaceswapError as exc:
+        print(f"faceswap-vfx {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"faceswap-vfx {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
