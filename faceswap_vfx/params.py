@@ -70,7 +70,6 @@ def _declare(*params: Param) -> None:
     for p in params:
         if p.name in PARAMS:
             raise ValueError(f"parameter {p.name} declared twice")
-        validate(p, p.default)  # a default outside its own range is a bug here
         PARAMS[p.name] = p
 
 
@@ -90,21 +89,21 @@ _FACES = _group("faces", "Face detection, landmarks, tracking and alignment")
 _declare(
     Param("detector", "enum", "hog", "dlib face detector: HOG (fast) or MMOD CNN (robust)",
           _FACES, choices=("hog", "cnn")),
-    Param("detector_upsample", "int", 1, "Times the detector upsamples the frame to find small faces",
+    Param("detector_upsample", "int", 1, "Detector upsampling passes (finds smaller faces)",
           _FACES, minimum=0, maximum=3),
-    Param("landmark_model", "file", "", "68-point dlib shape predictor .dat; empty: the bundled one",
+    Param("landmark_model", "file", "", "68-point shape predictor .dat; empty: bundled",
           _FACES),
     Param("track", "string", "largest", "Face track to use: 'largest', 'all' or a track id",
           _FACES),
     Param("max_gap", "int", 5, "Longest run of missed detections bridged by interpolation",
           _FACES, minimum=0, maximum=100, unit="frames"),
-    Param("refine_jitter", "int", 4, "Jittered boxes averaged per frame to refine landmarks (0: off)",
+    Param("refine_jitter", "int", 4, "Jittered boxes averaged to refine landmarks (0: off)",
           _FACES, minimum=0, maximum=32),
     Param("smooth_cutoff", "float", 0.2, "Temporal smoothing cut-off; 0.5: off, lower: smoother",
           _FACES, minimum=0.01, maximum=0.5, unit="cycles/frame"),
     Param("crop_size", "int", 256, "Side of the aligned face crop", _FACES, minimum=4,
           maximum=1024, unit="px", power_of_two=True),
-    Param("crop_margin", "float", 0.35, "Margin around the landmarks, as a fraction of the face size",
+    Param("crop_margin", "float", 0.35, "Border around the face, fraction of face size",
           _FACES, minimum=0.0, maximum=1.0),
 )
 
@@ -181,6 +180,10 @@ def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
             if value is not None:
                 values[name] = validate(name, value)
     return values
+
+
+for _p in PARAMS.values():
+    validate(_p, _p.default)  # a default outside its own range is a bug in this file
 
 
 # --- shot files -------------------------------------------------------------------------

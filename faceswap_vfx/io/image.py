@@ -1,0 +1,333 @@
+"""Read and write images (EXR first; PNG, TIFF, JPEG too) through OpenImageIO.
+
+An :class:`Image` is a list of :class:`ImagePart` (EXR multi-part files have several;
+other formats one). A part keeps every channel in its native pixel type (half ->
+float16, float -> float32, uint -> uint32, 8/16-bit files -> uint8/uint16), its data
+window apart from its display window, and every header attribute with its type, so a
+frame read and written back unchanged is bit-identical, channels and metadata included.
+
+Pixel arrays cover the data window, row 0 at the top (array origin top-left).
+Writes are atomic (:mod:`faceswap_vfx.io.atomic`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import OpenImageIO as oiio
+
+from faceswap_vfx.errors import ChannelError, MissingFrameError, PlateReadError, PlateWriteError
+from faceswap_vfx.io.atomic import atomic_path
+
+_DTYPES = {"half": np.float16, "float": np.float32, "double": np.float64,
+           "uint8": np.uint8, "uint16": np.uint16, "uint": np.uint32, "int": np.int32}
+_TYPEDESC = {np.dtype(v): k for k, v in _DTYPES.items()}
+
+# Header attributes that describe the reader's view rather than the file: not written back.
+_READ_ONLY_PREFIXES = ("oiio:",)
+_SPEC_FIELDS = ("x", "y", "width", "height", "full_x", "full_y", "full_width", "full_height",
+                "tile_width", "tile_height")
+
+
+@dataclass(frozen=True)
+class Box:
+    """An integer pixel rectangle: top-left corner (x right, y down) and size."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}+{self.x}+{self.y}"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One header attribute: name, OpenImageIO type name (``"float"``, ``"matrix"``,
+    ``"string"``, ``"rational2i"``, ...) and value."""
+
+    name: str
+    type: str
+    value: Any
+
+
+@dataclass
+class ImagePart:
+    """One part (subimage) of an image.
+
+    ``channels`` maps each channel name, in file order, to a (H, W) array over the data
+    window. ``layout`` keeps the file's tiling and other structural fields.
+    """
+
+    channels: dict[str, np.ndarray]
+    data_window: Box
+    display_window: Box
+    attributes: list[Attribute] = field(default_factory=list)
+    tile: tuple[int, int] = (0, 0)
+    name: str | None = None
+
+    # --- channels ---------------------------------------------------------------------
+    def channel(self, name: str, *, path: str | None = None, frame: int | None = None
+                ) -> np.ndarray:
+        """One channel's (H, W) array; :class:`ChannelError` names what exists."""
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise ChannelError(f"no channel {name!r}; the file has "
+                               f"{', '.join(self.channels)}", path=path, frame=frame) from None
+
+    def rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), *, path: str | None = None,
+            frame: int | None = None) -> np.ndarray:
+        """The three colour channels as float32 (H, W, 3) over the data window.
+
+        Integer channels of 8/16-bit files are scaled to [0, 1]; float values pass
+        unchanged (scene-linear values above 1, negatives, NaN and Inf included).
+        """
+        return np.stack([_as_float(self.channel(n, path=path, frame=frame)) for n in names], -1)
+
+    def display_rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), fill: float = 0.0
+                    ) -> np.ndarray:
+        """The colour channels over the display window, float32 (H, W, 3); pixels the
+        data window does not cover are ``fill``."""
+        dw, fw = self.data_window, self.display_window
+        out = np.full((fw.height, fw.width, 3), fill, np.float32)
+        x0, y0 = max(dw.x, fw.x), max(dw.y, fw.y)
+        x1 = min(dw.x + dw.width, fw.x + fw.width)
+        y1 = min(dw.y + dw.height, fw.y + fw.height)
+        if x1 > x0 and y1 > y0:
+            out[y0 - fw.y:y1 - fw.y, x0 - fw.x:x1 - fw.x] = \
+                self.rgb(names)[y0 - dw.y:y1 - dw.y, x0 - dw.x:x1 - dw.x]
+        return out
+
+    def attribute(self, name: str, default: Any = None) -> Any:
+        for a in self.attributes:
+            if a.name == name:
+                return a.value
+        return default
+
+    def set_attribute(self, name: str, type_name: str, value: Any) -> None:
+        """Add or replace a header attribute."""
+        self.attributes = [a for a in self.attributes if a.name != name]
+        self.attributes.append(Attribute(name, type_name, value))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.data_window.height, self.data_window.width
+
+
+@dataclass
+class Image:
+    """An image file's content: one or more parts."""
+
+    parts: list[ImagePart]
+
+    @property
+    def part(self) -> ImagePart:
+        """The first part (the only one outside multi-part EXR)."""
+        return self.parts[0]
+
+    @classmethod
+    def from_array(cls, pixels: np.ndarray, channels: tuple[str, ...] = ("R", "G", "B"),
+                   dtype: np.dtype | type | None = None,
+                   attributes: dict[str, Any] | None = None) -> Image:
+        """A one-part image from an (H, W, C) array.
+
+        ``dtype`` is the pixel type to store (default: the array's). Float values stored
+        as uint8/uint16 are clipped to [0, 1] and scaled. ``attributes`` become header
+        attributes, their types inferred (str, int, float, float tuples).
+        """
+        if pixels.ndim == 2:
+            pixels = pixels[..., None]
+        if pixels.ndim != 3 or pixels.shape[2] != len(channels):
+            raise ValueError(f"pixels of shape {pixels.shape} do not match channels {channels}")
+        dtype = np.dtype(dtype or pixels.dtype)
+        h, w = pixels.shape[:2]
+        chans = {n: _store(pixels[..., i], dtype) for i, n in enumerate(channels)}
+        part = ImagePart(chans, Box(0, 0, w, h), Box(0, 0, w, h))
+        for name, value in (attributes or {}).items():
+            part.set_attribute(name, _infer_type(value), value)
+        return cls([part])
+
+
+# --- reading ----------------------------------------------------------------------------
+def read_header(path: str | os.PathLike, frame: int | None = None) -> list[oiio.ImageSpec]:
+    """The header of every part, without reading pixels."""
+    inp = _open(path, frame)
+    try:
+        specs = []
+        index = 0
+        while inp.seek_subimage(index, 0):
+            specs.append(oiio.ImageSpec(inp.spec()))
+            index += 1
+        return specs
+    finally:
+        inp.close()
+
+
+def read_image(path: str | os.PathLike, frame: int | None = None) -> Image:
+    """Read every part, channel and attribute of an image file.
+
+    Raises :class:`MissingFrameError` for a file that is not there and
+    :class:`PlateReadError` for one that cannot be read (truncated, corrupt, deep data).
+    """
+    inp = _open(path, frame)
+    try:
+        parts = []
+        index = 0
+        while inp.seek_subimage(index, 0):
+            parts.append(_read_part(inp, str(path), frame))
+            index += 1
+    finally:
+        inp.close()
+    return Image(parts)
+
+
+def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
+    if not Path(path).is_file():
+        raise MissingFrameError("file not found", path=path, frame=frame)
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        detail = oiio.geterror().strip() or "unknown reason"
+        raise PlateReadError(f"cannot open image, the file is corrupt or truncated: {detail}",
+                             path=path, frame=frame)
+    return inp
+
+
+def _read_part(inp: oiio.ImageInput, path: str, frame: int | None) -> ImagePart:
+    spec = inp.spec()
+    if spec.deep:
+        raise PlateReadError("deep images are not supported", path=path, frame=frame)
+    names = list(spec.channelnames)
+    formats = [str(f) for f in spec.channelformats] or [str(spec.format)] * len(names)
+    channels: dict[str, np.ndarray] = {}
+    start = 0
+    while start < len(names):  # one read per run of channels sharing a pixel type
+        end = start
+        while end < len(names) and formats[end] == formats[start]:
+            end += 1
+        fmt = formats[start] if formats[start] in _DTYPES else "float"
+        pixels = inp.read_image(inp.current_subimage(), 0, start, end, fmt)
+        if pixels is None or not isinstance(pixels, np.ndarray):
+            detail = inp.geterror().strip() or "unknown reason"
+            raise PlateReadError(f"cannot read pixels, the file is corrupt or truncated: "
+                                 f"{detail}", path=path, frame=frame)
+        pixels = pixels.reshape(spec.height, spec.width, end - start)
+        for i in range(start, end):
+            channels[names[i]] = np.ascontiguousarray(pixels[:, :, i - start])
+        start = end
+    attributes = [Attribute(a.name, str(a.type), a.value) for a in spec.extra_attribs]
+    return ImagePart(
+        channels=channels,
+        data_window=Box(spec.x, spec.y, spec.width, spec.height),
+        display_window=Box(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
+        attributes=attributes,
+        tile=(spec.tile_width, spec.tile_height),
+        name=spec.getattribute("name") if len(names) else None,
+    )
+
+
+# --- writing ----------------------------------------------------------------------------
+def write_image(image: Image, path: str | os.PathLike, frame: int | None = None) -> None:
+    """Write ``image`` atomically (temporary file beside ``path``, then rename).
+
+    The format follows the extension. Raises :class:`PlateWriteError` (or its subclass
+    :class:`~faceswap_vfx.errors.OutputNotWritableError`) naming the file and frame; a
+    failed write leaves whatever was at ``path`` untouched.
+    """
+    if not image.parts:
+        raise PlateWriteError("image has no parts to write", path=path, frame=frame)
+    with atomic_path(path, frame=frame) as tmp:
+        out = oiio.ImageOutput.create(str(path))
+        if out is None:
+            raise PlateWriteError(f"no writer for this file type: {oiio.geterror().strip()}",
+                                  path=path, frame=frame)
+        specs = [_spec_of(p, path, frame) for p in image.parts]
+        if len(specs) > 1 and not out.supports("multiimage"):
+            raise PlateWriteError("this file type holds one part only", path=path, frame=frame)
+        ok = out.open(str(tmp), tuple(specs) if len(specs) > 1 else specs[0])
+        try:
+            for i, (part, spec) in enumerate(zip(image.parts, specs, strict=True)):
+                if i:
+                    ok = ok and out.open(str(tmp), spec, "AppendSubimage")
+                ok = ok and out.write_image(_interleave(part))
+        finally:
+            ok = out.close() and ok
+        if not ok:
+            raise PlateWriteError(f"cannot write image: {out.geterror().strip()}",
+                                  path=path, frame=frame)
+
+
+def _spec_of(part: ImagePart, path: str | os.PathLike, frame: int | None) -> oiio.ImageSpec:
+    names = list(part.channels)
+    if not names:
+        raise PlateWriteError("image part has no channels", path=path, frame=frame)
+    dtypes = [np.dtype(part.channels[n].dtype) for n in names]
+    unknown = [str(d) for d in dtypes if d not in _TYPEDESC]
+    if unknown:
+        raise PlateWriteError(f"unsupported pixel type {unknown[0]}", path=path, frame=frame)
+    formats = [_TYPEDESC[d] for d in dtypes]
+    h, w = part.shape
+    for n in names:
+        if part.channels[n].shape != (h, w):
+            raise PlateWriteError(f"channel {n!r} is {part.channels[n].shape}, the data window "
+                                  f"is {(h, w)}", path=path, frame=frame)
+    spec = oiio.ImageSpec(w, h, len(names), formats[0])
+    spec.channelnames = tuple(names)
+    if len(set(formats)) > 1:
+        spec.channelformats = tuple(oiio.TypeDesc(f) for f in formats)
+    dw, fw = part.data_window, part.display_window
+    spec.x, spec.y, spec.full_x, spec.full_y = dw.x, dw.y, fw.x, fw.y
+    spec.full_width, spec.full_height = fw.width, fw.height
+    spec.tile_width, spec.tile_height = part.tile
+    for a in part.attributes:
+        if not a.name.startswith(_READ_ONLY_PREFIXES):
+            spec.attribute(a.name, oiio.TypeDesc(a.type), a.value)
+    if part.name and "name" not in {a.name for a in part.attributes}:
+        spec.attribute("name", part.name)
+    return spec
+
+
+def _interleave(part: ImagePart) -> np.ndarray:
+    """(H, W, C) in one dtype: the channels' own if they share one; otherwise a float type
+    wide enough to carry every channel's values exactly (OpenImageIO converts each channel
+    back to its own pixel type on write)."""
+    arrays = list(part.channels.values())
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) == 1:
+        common = arrays[0].dtype
+    elif any(d.kind in "ui" and d.itemsize >= 4 for d in dtypes):
+        common = np.dtype(np.float64)
+    else:
+        common = np.dtype(np.float32)
+    return np.ascontiguousarray(np.stack([a.astype(common, copy=False) for a in arrays], -1))
+
+
+def _as_float(a: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "u" and a.dtype.itemsize <= 2:
+        return a.astype(np.float32) / np.float32(np.iinfo(a.dtype).max)
+    return a.astype(np.float32, copy=False)
+
+
+def _store(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "u" and dtype.itemsize <= 2 and a.dtype.kind == "f":
+        top = np.iinfo(dtype).max
+        return np.round(np.clip(np.nan_to_num(a), 0.0, 1.0) * top).astype(dtype)
+    return np.ascontiguousarray(a.astype(dtype, copy=False))
+
+
+def _infer_type(value: Any) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool | int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, tuple | list) and value and all(isinstance(v, int | float)
+                                                         for v in value):
+        return f"float[{len(value)}]" if len(value) != 16 else "matrix"
+    raise ValueError(f"cannot infer an image attribute type for {value!r}")
