@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except FaceswapError as exc:
         print(f"faceswap-vfx {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"faceswap-vfx {args.command}: interrupted", file=sys.stderr)
         return 130

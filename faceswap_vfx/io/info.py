@@ -5,6 +5,7 @@ Reads headers only (pixels too with ``check_pixels``), so it is quick on long sh
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -16,13 +17,9 @@ _COLOUR_HINTS = ("oiio:ColorSpace", "colorspace", "chromaticities", "acesImageCo
 
 
 def _box(spec: Any, full: bool) -> dict[str, int]:
-    if full:
-        return vars_of(Box(spec.full_x, spec.full_y, spec.full_width, spec.full_height))
-    return vars_of(Box(spec.x, spec.y, spec.width, spec.height))
-
-
-def vars_of(box: Box) -> dict[str, int]:
-    return {"x": box.x, "y": box.y, "width": box.width, "height": box.height}
+    box = Box(spec.full_x, spec.full_y, spec.full_width, spec.full_height) if full else \
+        Box(spec.x, spec.y, spec.width, spec.height)
+    return dataclasses.asdict(box)
 
 
 def describe_part(spec: Any) -> dict[str, Any]:
