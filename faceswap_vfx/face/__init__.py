@@ -1,1 +1,8 @@
-"""Faces: dlib detection and landmarks, tracking, stabilisation, alignment files (dlib lives here only)."""
+"""Faces: detection, landmarks, tracking, stabilisation, alignment files.
+
+dlib lives here and nowhere else; everything returned is numpy arrays and plain
+dataclasses in continuous plate pixels (see :mod:`faceswap_vfx.core.geometry`).
+Modules, lowest first: ``models`` (the .dat files), ``convert`` (dlib <-> our pixel
+convention), ``detect``, ``landmarks``, ``track``, ``stabilise``.
+Importing this package imports nothing (dlib is loaded by the modules).
+"""
