@@ -26,7 +26,13 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-qt>=4", "ruff>=0.4", "matplotlib>=3.7", "pytorch-msssim>=1.0"],
+        "test": [
+            "pytest>=7",
+            "pytest-qt>=4",
+            "ruff>=0.4",
+            "matplotlib>=3.7",  # grace_hopper.jpg, a public-domain test portrait
+            "pytorch-msssim>=1.0",  # a reference for the SSIM losses
+        ],
     },
     entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],
