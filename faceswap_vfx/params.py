@@ -107,6 +107,35 @@ _declare(
           _FACES, minimum=0.0, maximum=1.0),
 )
 
+# --- blend: mask and multi-band blend (Algorithm 1) ---------------------------------------
+_BLEND = _group("blend", "Face mask and multi-band blend into the plate")
+_declare(
+    Param("plate_levels", "int", 2, "Coarsest pyramid levels kept from the plate (its light)",
+          _BLEND, minimum=0, maximum=10),
+    Param("mask_sigma", "float", 2.0, "Mask softness at every pyramid level", _BLEND,
+          minimum=0.0, maximum=16.0, unit="px"),
+    Param("mask_grow", "float", 0.0, "Grow (+) or shrink (-) the landmark mask", _BLEND,
+          minimum=-64.0, maximum=64.0, unit="px"),
+    Param("edge_feather", "float", 4.0, "Softness of the final edge into the plate", _BLEND,
+          minimum=0.0, maximum=64.0, unit="px"),
+    Param("matte", "file", "", "External matte sequence (e.g. a roto); empty: none", _BLEND),
+    Param("matte_channel", "string", "A", "Channel of the matte to use", _BLEND),
+    Param("matte_mode", "enum", "multiply", "Matte multiplies or replaces the landmark mask",
+          _BLEND, choices=("multiply", "replace")),
+    Param("blend_colorspace", "enum", "scene_linear", "Colour space the blend runs in",
+          _BLEND, choices=("scene_linear", "compositing_log")),
+    Param("output_alpha", "bool", False, "Write the final mask into the output alpha", _BLEND),
+)
+
+# --- render: which model and identity ---------------------------------------------------
+_RENDER = _group("render", "The trained model and the identity to render")
+_declare(
+    Param("model", "file", "", "Training run folder or exported .pt", _RENDER),
+    Param("identity", "string", "", "Identity whose face is rendered into the plate", _RENDER),
+    Param("device", "enum", "auto", "Where the network runs (auto: CUDA when present)",
+          _RENDER, choices=("auto", "cpu", "cuda")),
+)
+
 
 # --- values -----------------------------------------------------------------------------
 def _param(name_or_param: str | Param) -> Param:

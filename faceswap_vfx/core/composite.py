@@ -1,0 +1,111 @@
+"""Put a generated face back into the plate: region of interest, masks, blend, final edge.
+
+Pure math. Coordinates follow :mod:`faceswap_vfx.core.geometry`; "plate" coordinates here
+are those of the pixel array handed in (the caller offsets for data/display windows).
+
+The face is blended with :func:`~faceswap_vfx.core.blend.multiband_blend` inside a region
+of interest (ROI) around it, then laid over the plate with a final alpha that is exactly 0
+beyond ``mask_grow + 4 * edge_feather`` pixels of the landmark polygon: every pixel
+there is the plate's own, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from faceswap_vfx.core.blend import multiband_blend
+from faceswap_vfx.core.geometry import apply
+from faceswap_vfx.core.mask import face_polygon, polygon_mask, soft_mask
+from faceswap_vfx.core.warp import warp_affine
+
+
+@dataclass(frozen=True)
+class Roi:
+    """Integer pixel rectangle ``[x0, x1) x [y0, y1)`` of an array."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(h, w)."""
+        return self.y1 - self.y0, self.x1 - self.x0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """Row and column slices into the array."""
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    @property
+    def empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+    def from_plate(self) -> np.ndarray:
+        """3x3 ``roi_from_plate`` (a translation)."""
+        return np.array([[1.0, 0.0, -self.x0], [0.0, 1.0, -self.y0], [0.0, 0.0, 1.0]])
+
+
+def face_roi(plate_from_crop: np.ndarray, crop_size: int, array_size: tuple[int, int],
+             pad: float) -> Roi:
+    """The bounding box of the crop's corners in the plate, ``pad`` px wider on every
+    side, clipped to the (h, w) array. May be empty (face off the plate)."""
+    r = float(crop_size)
+    corners = apply(plate_from_crop, np.array([[0, 0], [r, 0], [0, r], [r, r]], np.float64))
+    lo = np.floor(corners.min(0) - pad).astype(int)
+    hi = np.ceil(corners.max(0) + pad).astype(int)
+    h, w = array_size
+    return Roi(max(0, lo[0]), max(0, lo[1]), min(w, hi[0]), min(h, hi[1]))
+
+
+def final_alpha(landmarks_roi: np.ndarray, roi_size: tuple[int, int], grow: float,
+                feather: float) -> np.ndarray:
+    """The edge into the plate: the landmark polygon grown by ``grow`` px, feathered by a
+    Gaussian of sigma ``feather`` px (support truncated at 4 sigma). (h, w) float32."""
+    inside = polygon_mask(face_polygon(landmarks_roi), roi_size)
+    return soft_mask(inside, feather, grow)
+
+
+def blend_face(target: torch.Tensor, generated: torch.Tensor, roi_from_crop: np.ndarray,
+               landmarks_roi: np.ndarray, *, plate_levels: int = 2, mask_sigma: float = 2.0,
+               mask_grow: float = 0.0, edge_feather: float = 4.0,
+               matte: np.ndarray | None = None, matte_mode: str = "multiply"
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend a generated face crop into the plate's ROI.
+
+    target: (1, C, h, w) plate ROI; generated: (1, C, r, r) face crop, both in the blend
+    colour space, same device and dtype. roi_from_crop: 3x3 crop -> ROI pixels.
+    landmarks_roi: (68, 2) in ROI pixels. matte: optional (h, w) float in [0, 1],
+    multiplied with (``"multiply"``) or used instead of (``"replace"``) the landmark mask.
+    Returns ``(out, alpha)``: (1, C, h, w) blended ROI and (1, 1, h, w) final alpha;
+    ``out`` equals ``target`` (same values) wherever ``alpha`` is 0.
+    """
+    if target.ndim != 4 or target.shape[0] != 1 or generated.shape[:2] != target.shape[:2]:
+        raise ValueError(f"target (1, C, h, w) and generated (1, C, r, r) expected, got "
+                         f"{tuple(target.shape)} and {tuple(generated.shape)}")
+    if matte_mode not in ("multiply", "replace"):
+        raise ValueError(f"matte_mode must be 'multiply' or 'replace', got {matte_mode!r}")
+    size = tuple(target.shape[-2:])
+    warped = warp_affine(generated, roi_from_crop, size, mode="bicubic")
+    cover = warp_affine(torch.ones_like(generated[:, :1]), roi_from_crop, size)
+    cover = (cover > 0.999).to(target.dtype)  # where the crop fully covers a pixel
+    alpha = final_alpha(landmarks_roi, size, mask_grow, edge_feather)
+    if matte is not None:
+        alpha = np.clip(matte, 0, 1) * (alpha if matte_mode == "multiply" else 1.0)
+    alpha_t = torch.as_tensor(alpha, dtype=target.dtype, device=target.device)[None, None]
+    alpha_t = alpha_t * cover
+    hard = (alpha_t > 0.5).to(target.dtype)  # the blend's own mask: Algorithm 1 smooths it
+    source = cover * warped + (1 - cover) * target
+    blended = multiband_blend(source, target, hard, plate_levels=plate_levels,
+                              mask_sigma=mask_sigma)
+    return target + alpha_t * (blended - target), alpha_t
+
+
+def roi_pad(edge_feather: float, mask_grow: float) -> float:
+    """Pixels the ROI must reach beyond the crop so the final alpha fits inside it."""
+    return max(0.0, mask_grow) + 4.0 * edge_feather + 2.0 + math.ceil(edge_feather)

@@ -1,0 +1,106 @@
+"""One frame's swap on a real generated EXR frame: exact outside the mask, changed inside."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from exr_fixtures import write_plate
+from scipy import ndimage
+
+from faceswap_vfx import params as schema
+from faceswap_vfx.core.geometry import apply, crop_from_template
+from faceswap_vfx.core.template import TEMPLATE_68
+from faceswap_vfx.io.image import read_image, write_image
+from faceswap_vfx.render.frame import MASK_CHANNEL, Face, swap_frame
+
+
+def face_at(centre, size_px, r=64, margin=0.35, angle=0.2):
+    """A face whose crop is ``size_px`` plate px wide, centred at ``centre`` (display px)."""
+    s = size_px / r
+    c, si = s * np.cos(angle), s * np.sin(angle)
+    plate_from_crop = np.array([[c, -si, 0], [si, c, 0], [0, 0, 1.0]])
+    plate_from_crop[:2, 2] = np.asarray(centre) - plate_from_crop[:2, :2] @ (r / 2, r / 2)
+    landmarks = apply(plate_from_crop @ crop_from_template(r, margin), TEMPLATE_68)
+    return Face(landmarks, plate_from_crop, r)
+
+
+def bits(a):
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+@pytest.fixture
+def frame(tmp_path):
+    """A real EXR frame: smooth HDR light (0.05..3) with fine texture, extra channels,
+    data window inside the display window, NaN and Inf far from the face."""
+    write_plate(tmp_path / "plate.exr", 1, width=256, height=144)
+    image = read_image(tmp_path / "plate.exr")
+    yy, xx = np.mgrid[0:144, 0:256].astype(np.float32)
+    light = 0.05 + 3.0 * (xx / 255.0) ** 2
+    texture = 0.05 * np.sin(xx * 2.1) * np.sin(yy * 1.7)
+    for i, name in enumerate(("R", "G", "B")):
+        image.part.channels[name] = (light * (0.8 + 0.1 * i) + texture).astype(np.float16)
+    image.part.channels["R"][0, 0], image.part.channels["G"][0, 1] = np.nan, np.inf
+    return image
+
+
+def params(**kw):
+    return schema.resolve({"plate_colorspace": "lin_rec709", **kw})
+
+
+def grey_face(crops):
+    return torch.full_like(crops, 0.5)
+
+
+def test_outside_the_mask_is_bit_identical_and_inside_is_the_face(frame, tmp_path):
+    before = {k: v.copy() for k, v in frame.part.channels.items()}
+    face = face_at((150, 80), 120)
+    result = swap_frame(frame, [face], grey_face, params())
+    assert result.faces_done == 1
+    alpha = frame.part.channels[MASK_CHANNEL].astype(np.float32)
+    assert alpha.max() == 1.0 and (alpha == 0).mean() > 0.5 and np.isnan(before["R"][0, 0])
+    for name in ("R", "G", "B"):
+        outside = alpha == 0
+        np.testing.assert_array_equal(bits(frame.part.channels[name])[outside],
+                                      bits(before[name])[outside])
+    for name in ("A", "Z", "mask.r"):
+        np.testing.assert_array_equal(bits(frame.part.channels[name]), bits(before[name]))
+    # in the middle of the face: the grey face's detail (none) over the plate's light
+    inside = alpha > 0.99
+    assert inside.sum() > 500
+
+    def detail(channel):  # high-pass: what the generated face provides
+        g = np.nan_to_num(channel.astype(np.float32), posinf=0)
+        return np.abs(g - ndimage.gaussian_filter(g, 2.0))[inside].mean()
+
+    assert detail(frame.part.channels["G"]) < 0.2 * detail(before["G"])
+    write_image(frame, tmp_path / "out.exr")
+    back = read_image(tmp_path / "out.exr").part
+    assert MASK_CHANNEL in back.channels and back.attribute("framesPerSecond") == (24000, 1001)
+
+
+def test_plate_levels_keep_the_plates_light(frame):
+    bright = lambda crops: torch.full_like(crops, 0.95)  # noqa: E731
+    face = face_at((128, 72), 130)
+    a = copy.deepcopy(frame)
+    swap_frame(a, [face], bright, params(plate_levels=0))
+    b = copy.deepcopy(frame)
+    swap_frame(b, [face], bright, params(plate_levels=3))
+    inside = a.part.channels[MASK_CHANNEL] > 0.99
+    plate_mean = np.mean(frame.part.channels["G"].astype(np.float32)[inside])
+    mean_a = np.mean(a.part.channels["G"].astype(np.float32)[inside])
+    mean_b = np.mean(b.part.channels["G"].astype(np.float32)[inside])
+    assert abs(mean_b - plate_mean) < 0.5 * abs(mean_a - plate_mean)
+
+
+def test_face_off_the_plate_changes_nothing(frame):
+    before = frame.part.channels["R"].copy()
+    result = swap_frame(frame, [face_at((5000, 5000), 90)], grey_face, params())
+    assert result.faces_done == 0
+    np.testing.assert_array_equal(bits(frame.part.channels["R"]), bits(before))
+    assert frame.part.channels[MASK_CHANNEL].max() == 0
+
+
+def test_output_alpha_carries_the_mask(frame):
+    swap_frame(frame, [face_at((150, 80), 90)], grey_face, params(output_alpha=True))
+    np.testing.assert_array_equal(frame.part.channels["A"], frame.part.channels[MASK_CHANNEL])
