@@ -71,30 +71,36 @@ def final_alpha(landmarks_roi: np.ndarray, roi_size: tuple[int, int], grow: floa
     return soft_mask(inside, feather, grow)
 
 
-def blend_face(target: torch.Tensor, generated: torch.Tensor, roi_from_crop: np.ndarray,
-               landmarks_roi: np.ndarray, *, plate_levels: int = 2, mask_sigma: float = 2.0,
-               mask_grow: float = 0.0, edge_feather: float = 4.0,
-               matte: np.ndarray | None = None, matte_mode: str = "multiply"
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blend a generated face crop into the plate's ROI.
+def warp_face(generated: torch.Tensor, roi_from_crop: np.ndarray, roi_size: tuple[int, int]
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generated (1, C, r, r) crop warped into the (h, w) ROI (Keys bicubic,
+    antialiased when minified) and (1, 1, h, w) coverage: 1 where the crop fully covers a
+    pixel, else 0."""
+    warped = warp_affine(generated, roi_from_crop, roi_size, mode="bicubic")
+    cover = warp_affine(torch.ones_like(generated[:, :1]), roi_from_crop, roi_size)
+    return warped, (cover > 0.999).to(generated.dtype)
 
-    target: (1, C, h, w) plate ROI; generated: (1, C, r, r) face crop, both in the blend
-    colour space, same device and dtype. roi_from_crop: 3x3 crop -> ROI pixels.
-    landmarks_roi: (68, 2) in ROI pixels. matte: optional (h, w) float in [0, 1],
-    multiplied with (``"multiply"``) or used instead of (``"replace"``) the landmark mask.
+
+def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
+              landmarks_roi: np.ndarray, *, plate_levels: int = 2, mask_sigma: float = 2.0,
+              mask_grow: float = 0.0, edge_feather: float = 4.0,
+              matte: np.ndarray | None = None, matte_mode: str = "multiply"
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend the warped face into the plate's ROI.
+
+    target, warped: (1, C, h, w) in the blend colour space, same device and dtype; cover:
+    (1, 1, h, w) from :func:`warp_face`. landmarks_roi: (68, 2) in ROI pixels. matte:
+    optional (h, w) float in [0, 1], multiplied with (``"multiply"``) or used instead of
+    (``"replace"``) the landmark mask.
     Returns ``(out, alpha)``: (1, C, h, w) blended ROI and (1, 1, h, w) final alpha;
     ``out`` equals ``target`` (same values) wherever ``alpha`` is 0.
     """
-    if target.ndim != 4 or target.shape[0] != 1 or generated.shape[:2] != target.shape[:2]:
-        raise ValueError(f"target (1, C, h, w) and generated (1, C, r, r) expected, got "
-                         f"{tuple(target.shape)} and {tuple(generated.shape)}")
+    if target.ndim != 4 or target.shape[0] != 1 or warped.shape != target.shape:
+        raise ValueError(f"target and warped must both be (1, C, h, w), got "
+                         f"{tuple(target.shape)} and {tuple(warped.shape)}")
     if matte_mode not in ("multiply", "replace"):
         raise ValueError(f"matte_mode must be 'multiply' or 'replace', got {matte_mode!r}")
-    size = tuple(target.shape[-2:])
-    warped = warp_affine(generated, roi_from_crop, size, mode="bicubic")
-    cover = warp_affine(torch.ones_like(generated[:, :1]), roi_from_crop, size)
-    cover = (cover > 0.999).to(target.dtype)  # where the crop fully covers a pixel
-    alpha = final_alpha(landmarks_roi, size, mask_grow, edge_feather)
+    alpha = final_alpha(landmarks_roi, tuple(target.shape[-2:]), mask_grow, edge_feather)
     if matte is not None:
         alpha = np.clip(matte, 0, 1) * (alpha if matte_mode == "multiply" else 1.0)
     alpha_t = torch.as_tensor(alpha, dtype=target.dtype, device=target.device)[None, None]

@@ -1,4 +1,7 @@
-"""Swap the faces of one plate frame: crop, network, warp back, blend, composite.
+"""Swap the faces of one plate frame, in stages: crop, generate, inverse warp, blend.
+
+Each stage is a function the render nodes (:mod:`faceswap_vfx.render.nodes`) wrap, so the
+panel can re-run the blend on cached generated faces without the network.
 
 Colour: the plate's RGB is in ``plate_colorspace``; the network sees
 ``working_colorspace`` (only the crop is converted); the blend runs in
@@ -10,13 +13,13 @@ alpha is written to the ``faceswap.mask`` channel (and to ``A`` with ``output_al
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from faceswap_vfx.core.composite import blend_face, face_roi, roi_pad
+from faceswap_vfx.core.composite import Roi, blend_roi, face_roi, roi_pad, warp_face
 from faceswap_vfx.core.geometry import apply, invert
 from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.io.colour import convert
@@ -33,7 +36,7 @@ shape, the chosen identity's faces (encoder + that identity's decoder)."""
 @dataclass
 class Face:
     """One face to replace: (68, 2) landmarks and the 3x3 ``plate_from_crop``, in display
-    window pixels (see the alignment file), and the crop size."""
+    window pixels (see the alignment file), and the crop size r."""
 
     landmarks: np.ndarray
     plate_from_crop: np.ndarray
@@ -41,11 +44,22 @@ class Face:
 
 
 @dataclass
-class FrameResult:
-    """What :func:`swap_frame` did: the faces composited and the ROI of each."""
+class FaceJob:
+    """One face in flight, in data-window array pixels.
 
-    faces_done: int = 0
-    rois: list[tuple[int, int, int, int]] = field(default_factory=list)
+    ``roi``: where it is worked on; ``roi_from_crop`` 3x3; ``landmarks_roi`` (68, 2);
+    ``crop``: (1, 3, r, r) network input; ``generated``: (1, 3, r, r) network output
+    (both working space, [0, 1]); ``warped``/``cover``: the generated face in the ROI, in
+    the blend colour space, and where the crop covers it.
+    """
+
+    roi: Roi
+    roi_from_crop: np.ndarray
+    landmarks_roi: np.ndarray
+    crop: torch.Tensor
+    generated: torch.Tensor | None = None
+    warped: torch.Tensor | None = None
+    cover: torch.Tensor | None = None
 
 
 def _data_from_display(part: ImagePart) -> np.ndarray:
@@ -59,65 +73,97 @@ def _finite(rgb: np.ndarray) -> np.ndarray:
     return np.nan_to_num(rgb, nan=0.0, posinf=HALF_MAX, neginf=-HALF_MAX)
 
 
-def swap_frame(image: Image, faces: Sequence[Face], generate: Generate,
-               params: dict[str, Any], *, device: torch.device | str = "cpu",
-               matte: np.ndarray | None = None) -> FrameResult:
-    """Replace ``faces`` in ``image`` (its first part, channels R, G, B) in place.
+def _tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None] \
+        .to(device)
 
-    params: resolved parameter values (:mod:`faceswap_vfx.params`). matte: optional
-    (H, W) float over the data window. Adds the ``faceswap.mask`` channel (half).
-    """
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t[0].permute(1, 2, 0).float().cpu().numpy()
+
+
+def crop_faces(image: Image, faces: Sequence[Face], params: dict[str, Any],
+               device: torch.device | str = "cpu") -> list[FaceJob]:
+    """Stage 1: the aligned crop of each face on the plate, in the working colour space.
+    Faces entirely off the data window are dropped."""
     part = image.part
-    rgb = part.rgb()  # (H, W, 3) float32 over the data window
     h, w = part.shape
-    alpha_total = np.zeros((h, w), np.float32)
-    result = FrameResult()
-    cs = {k: params[k] for k in ("plate_colorspace", "working_colorspace", "blend_colorspace")}
-    config = params["ocio_config"]
     data_from_display = _data_from_display(part)
+    jobs = []
     for face in faces:
         plate_from_crop = data_from_display @ face.plate_from_crop
         roi = face_roi(plate_from_crop, face.crop_size, (h, w),
                        roi_pad(params["edge_feather"], params["mask_grow"]))
         if roi.empty:
             continue
-        target = _finite(rgb[roi.slices])
-        crop = _network_input(target, roi.from_plate() @ plate_from_crop, face.crop_size,
-                              cs, config, device)
-        generated = generate(crop).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
-        generated = convert(generated, cs["working_colorspace"], cs["blend_colorspace"], config)
-        target_b = convert(target, cs["plate_colorspace"], cs["blend_colorspace"], config)
-        t = torch.from_numpy(np.ascontiguousarray(target_b)).permute(2, 0, 1)[None].to(device)
-        g = torch.from_numpy(np.ascontiguousarray(generated)).permute(2, 0, 1)[None].to(device)
-        out, alpha = blend_face(
-            t, g, roi.from_plate() @ plate_from_crop,
-            apply(roi.from_plate() @ data_from_display, face.landmarks),
+        roi_from_crop = roi.from_plate() @ plate_from_crop
+        target = _tensor(_finite(part.rgb()[roi.slices]), "cpu")
+        crop = warp_affine(target, invert(roi_from_crop), (face.crop_size,) * 2,
+                           padding="border")
+        crop_np = convert(_numpy(crop), params["plate_colorspace"],
+                          params["working_colorspace"], params["ocio_config"])
+        jobs.append(FaceJob(roi, roi_from_crop,
+                            apply(roi.from_plate() @ data_from_display, face.landmarks),
+                            _tensor(np.clip(crop_np, 0.0, 1.0), device)))
+    return jobs
+
+
+def generate_faces(jobs: Sequence[FaceJob], generate: Generate) -> None:
+    """Stage 2: run the network on every crop of the frame in one batch."""
+    if not jobs:
+        return
+    sizes = {tuple(j.crop.shape) for j in jobs}
+    groups = [[j for j in jobs if tuple(j.crop.shape) == s] for s in sizes]
+    for group in groups:
+        out = generate(torch.cat([j.crop for j in group])).float().clamp(0.0, 1.0)
+        for j, face in zip(group, out, strict=True):
+            j.generated = face[None]
+
+
+def inverse_warp(jobs: Sequence[FaceJob], params: dict[str, Any],
+                 device: torch.device | str = "cpu") -> None:
+    """Stage 3: each generated face in its ROI, in the blend colour space."""
+    for j in jobs:
+        gen = convert(_numpy(j.generated), params["working_colorspace"],
+                      params["blend_colorspace"], params["ocio_config"])
+        j.warped, j.cover = warp_face(_tensor(gen, device), j.roi_from_crop, j.roi.size)
+
+
+def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
+                matte: np.ndarray | None = None, device: torch.device | str = "cpu") -> None:
+    """Stage 4: the multi-band blend of each face into the plate (in place), the
+    ``faceswap.mask`` channel, and ``A`` when ``output_alpha``. matte: optional (H, W)
+    over the data window."""
+    part = image.part
+    rgb = part.rgb()
+    alpha_total = np.zeros(part.shape, np.float32)
+    cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
+    for j in jobs:
+        target = convert(_finite(rgb[j.roi.slices]), cs_plate, cs_blend, params["ocio_config"])
+        out, alpha = blend_roi(
+            _tensor(target, device), j.warped, j.cover, j.landmarks_roi,
             plate_levels=params["plate_levels"], mask_sigma=params["mask_sigma"],
             mask_grow=params["mask_grow"], edge_feather=params["edge_feather"],
-            matte=None if matte is None else matte[roi.slices],
+            matte=None if matte is None else matte[j.roi.slices],
             matte_mode=params["matte_mode"])
-        out_rgb = convert(out[0].permute(1, 2, 0).cpu().numpy(), cs["blend_colorspace"],
-                          cs["plate_colorspace"], config)
+        out_rgb = convert(_numpy(out), cs_blend, cs_plate, params["ocio_config"])
         a = alpha[0, 0].cpu().numpy()
-        _write_rgb(part, roi.slices, out_rgb, a > 0)
-        alpha_total[roi.slices] = np.maximum(alpha_total[roi.slices], a)
-        result.faces_done += 1
-        result.rois.append((roi.x0, roi.y0, roi.x1, roi.y1))
+        _write_rgb(part, j.roi.slices, out_rgb, a > 0)
+        alpha_total[j.roi.slices] = np.maximum(alpha_total[j.roi.slices], a)
     part.channels[MASK_CHANNEL] = alpha_total.astype(np.float16)
     if params["output_alpha"]:
         part.channels["A"] = alpha_total.astype(part.channels.get("A", alpha_total).dtype)
-    return result
 
 
-def _network_input(target: np.ndarray, roi_from_crop: np.ndarray, size: int,
-                   cs: dict[str, str], config: str, device: torch.device | str
-                   ) -> torch.Tensor:
-    """The aligned crop the network sees: (1, 3, r, r) working space, clipped to [0, 1]."""
-    roi_t = torch.from_numpy(np.ascontiguousarray(target)).permute(2, 0, 1)[None]
-    crop = warp_affine(roi_t, invert(roi_from_crop), (size, size), padding="border")
-    crop_np = convert(crop[0].permute(1, 2, 0).numpy(), cs["plate_colorspace"],
-                      cs["working_colorspace"], config)
-    return torch.from_numpy(np.clip(crop_np, 0, 1)).permute(2, 0, 1)[None].to(device)
+def swap_frame(image: Image, faces: Sequence[Face], generate: Generate,
+               params: dict[str, Any], *, device: torch.device | str = "cpu",
+               matte: np.ndarray | None = None) -> list[FaceJob]:
+    """All four stages on one frame, in place; returns the faces done."""
+    jobs = crop_faces(image, faces, params, device)
+    generate_faces(jobs, generate)
+    inverse_warp(jobs, params, device)
+    blend_faces(image, jobs, params, matte, device)
+    return jobs
 
 
 def _write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
