@@ -88,3 +88,8 @@ class TrackError(FaceswapError):
 
 class DatasetError(FaceswapError):
     """A training dataset folder that is missing, empty or inconsistent."""
+
+
+class CheckpointError(ModelFileError):
+    """A training checkpoint that is truncated or corrupt, of a newer format version, or
+    made for another network configuration or set of identities."""

@@ -89,16 +89,16 @@ _FACES = _group("faces", "Face detection, landmarks, tracking and alignment")
 _declare(
     Param("detector", "enum", "hog", "dlib face detector: HOG (fast) or MMOD CNN (robust)",
           _FACES, choices=("hog", "cnn")),
-    Param("detector_upsample", "int", 1, "Detector upsampling passes (finds smaller faces)",
-          _FACES, minimum=0, maximum=3),
+    Param("detector_upsample", "int", 1, "Detector upsampling passes: 0 finds faces from ~80 px,"
+          " 1 from ~40 px; each ~4x slower", _FACES, minimum=0, maximum=3),
     Param("landmark_model", "file", "", "68-point shape predictor .dat; empty: bundled",
           _FACES),
     Param("track", "string", "largest", "Face track to use: 'largest', 'all' or a track id",
           _FACES),
     Param("max_gap", "int", 5, "Longest run of missed detections bridged by interpolation",
           _FACES, minimum=0, maximum=100, unit="frames"),
-    Param("refine_jitter", "int", 4, "Jittered boxes averaged to refine landmarks (0: off)",
-          _FACES, minimum=0, maximum=32),
+    Param("refine_jitter", "int", 4, "Jittered boxes averaged with the aligned-crop pass that "
+          "refines landmarks (0: that pass alone)", _FACES, minimum=0, maximum=32),
     Param("smooth_cutoff", "float", 0.2, "Temporal smoothing cut-off; 0.5: off, lower: smoother",
           _FACES, minimum=0.01, maximum=0.5, unit="cycles/frame"),
     Param("crop_size", "int", 256, "Side of the aligned face crop", _FACES, minimum=4,
