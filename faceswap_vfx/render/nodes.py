@@ -1,0 +1,190 @@
+"""The node library: each render step with declared inputs, outputs and parameters.
+
+A node reads named values of the frame being rendered (``"frame"``, ``"image"``,
+``"faces"``, ``"jobs"``, ...) and returns new ones; its ``params`` are names from the
+parameter schema (:mod:`faceswap_vfx.params`), so the CLI, the Nuke gizmo and the panel
+show the same knobs for it. :class:`~faceswap_vfx.render.graph.Graph` chains them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from faceswap_vfx.errors import TrackError
+from faceswap_vfx.face.align_file import Alignment
+from faceswap_vfx.face.track import NO_FACE
+from faceswap_vfx.io.image import read_image, write_image
+from faceswap_vfx.io.sequence import FramePattern, ImageSequence
+from faceswap_vfx.render.frame import (
+    Face,
+    Generate,
+    blend_faces,
+    crop_faces,
+    generate_faces,
+    inverse_warp,
+)
+
+STATUS = "faceswap:status"
+"""Header attribute of every rendered frame: ``"swapped"`` or ``"no face"``."""
+IDENTITY = "faceswap:identity"
+"""Header attribute: the identity rendered into the frame."""
+
+NODES: dict[str, type[Node]] = {}
+"""Every node class by name."""
+
+
+def register_node(cls: type[Node]) -> type[Node]:
+    NODES[cls.__name__] = cls
+    return cls
+
+
+class Node:
+    """A render step. Subclasses declare ``inputs``, ``outputs`` and ``params`` and
+    implement :meth:`run`, which returns a dict holding every name of ``outputs``."""
+
+    inputs: ClassVar[tuple[str, ...]] = ()
+    outputs: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(self.inputs)} -> {', '.join(self.outputs)})"
+
+
+@register_node
+class ReadPlate(Node):
+    """Read one frame of the plate sequence, every part, channel and attribute."""
+
+    inputs = ("frame",)
+    outputs = ("image",)
+    params = ("plate_colorspace",)
+
+    def __init__(self, sequence: ImageSequence):
+        self.sequence = sequence
+
+    def run(self, values, params):
+        frame = values["frame"]
+        return {"image": read_image(self.sequence.path(frame), frame)}
+
+
+@register_node
+class Align(Node):
+    """The faces of the frame from an alignment file, for the tracks asked for."""
+
+    inputs = ("frame",)
+    outputs = ("faces",)
+    params = ("track",)
+
+    def __init__(self, alignment: Alignment, track: str = "largest",
+                 resolution: int | None = None):
+        self.alignment = alignment
+        self.tracks = select_tracks(alignment, track)
+        self.resolution = resolution or alignment.crop_size
+        k = alignment.crop_size / self.resolution  # the network's crop in alignment crop px
+        self.align_from_net = np.diag([k, k, 1.0])
+
+    def run(self, values, params):
+        entries = self.alignment.faces.get(values["frame"], [])
+        faces = [Face(e.landmarks, e.plate_from_crop @ self.align_from_net, self.resolution)
+                 for e in entries if e.track in self.tracks and e.flag != NO_FACE]
+        return {"faces": faces}
+
+
+def select_tracks(alignment: Alignment, track: str) -> set[int]:
+    """Track ids to render: ``"all"``, ``"largest"`` (largest median face) or an id."""
+    ids = alignment.track_ids
+    if track == "all" or not ids:
+        return set(ids)
+    if track == "largest":
+        sizes = {t["id"]: t.get("median_size") or 0.0 for t in alignment.tracks}
+        return {max(ids, key=lambda i: (sizes.get(i, 0.0), -i))}
+    try:
+        wanted = int(track)
+    except ValueError:
+        raise TrackError(f"track {track!r}: expected 'largest', 'all' or a track id") from None
+    if wanted not in ids:
+        raise TrackError(f"no track {wanted} in the alignment; it has {ids}")
+    return {wanted}
+
+
+@register_node
+class Swap(Node):
+    """Crop each face and run the encoder and the chosen identity's decoder, batched."""
+
+    inputs = ("image", "faces")
+    outputs = ("jobs",)
+    params = ("working_colorspace", "identity", "device")
+
+    def __init__(self, generate: Generate, device: torch.device | str = "cpu"):
+        self.generate, self.device = generate, device
+
+    def run(self, values, params):
+        jobs = crop_faces(values["image"], values["faces"], params, self.device)
+        generate_faces(jobs, self.generate)
+        return {"jobs": jobs}
+
+
+@register_node
+class InverseWarp(Node):
+    """Warp each generated face from its crop back into the plate's region of interest."""
+
+    inputs = ("jobs",)
+    outputs = ("warped",)
+    params = ("blend_colorspace",)
+
+    def __init__(self, device: torch.device | str = "cpu"):
+        self.device = device
+
+    def run(self, values, params):
+        inverse_warp(values["jobs"], params, self.device)
+        return {"warped": values["jobs"]}
+
+
+@register_node
+class MultiBandBlend(Node):
+    """Blend each face into the plate (Algorithm 1) under the landmark mask and matte."""
+
+    inputs = ("frame", "image", "warped")
+    outputs = ("blended",)
+    params = ("plate_levels", "mask_sigma", "mask_grow", "edge_feather", "matte",
+              "matte_channel", "matte_mode", "blend_colorspace", "output_alpha")
+
+    def __init__(self, device: torch.device | str = "cpu", matte: ImageSequence | None = None):
+        self.device, self.matte = device, matte
+
+    def run(self, values, params):
+        matte = None
+        if self.matte is not None:
+            frame = values["frame"]
+            part = read_image(self.matte.path(frame), frame).part
+            matte = part.channel(params["matte_channel"], path=str(self.matte.path(frame)),
+                                 frame=frame).astype(np.float32)
+        image = values["image"]
+        blend_faces(image, values["warped"], params, matte, self.device)
+        image.part.set_attribute(STATUS, "string", "swapped" if values["warped"] else "no face")
+        if params.get("identity"):
+            image.part.set_attribute(IDENTITY, "string", params["identity"])
+        return {"blended": image}
+
+
+@register_node
+class WritePlate(Node):
+    """Write the frame atomically, every channel and attribute of the plate kept."""
+
+    inputs = ("frame", "blended")
+    outputs = ("path",)
+    params = ()
+
+    def __init__(self, pattern: str | Path):
+        self.pattern = FramePattern.parse(pattern)
+
+    def run(self, values, params):
+        path = self.pattern.path(values["frame"])
+        write_image(values["blended"], path, values["frame"])
+        return {"path": path}
