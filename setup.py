@@ -24,6 +24,7 @@ setup(
         "scikit-image>=0.21",  # polygon rasterisation, SSIM reference
         "PySide6-Essentials>=6.5",
         "tqdm>=4.60",
+        "tensorboard>=2.14",  # training scalars and previews (torch.utils.tensorboard)
     ],
     extras_require={
         "test": [
@@ -32,6 +33,7 @@ setup(
             "ruff>=0.4",
             "matplotlib>=3.7",  # grace_hopper.jpg, a public-domain test portrait
             "pytorch-msssim>=1.0",  # a reference for the SSIM losses
+            "moderngl>=5.8",  # headless GL for the GLSL blend test (tests/test_shaders_gl.py)
         ],
     },
     entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},
