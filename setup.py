@@ -11,6 +11,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["faceswap_vfx", "faceswap_vfx.*"]),
     include_package_data=True,
+    # the demo's small comb model, trained on the bundled portraits (bench/train_portraits.py)
+    package_data={"faceswap_vfx": ["samples/demo_model/*.json",
+                                   "samples/demo_model/checkpoints/*.pt"]},
     install_requires=[
         "torch>=2.1",  # the README pins torch==2.13.0: an unpinned install pulls several GB
         "numpy>=1.24",
@@ -24,6 +27,7 @@ setup(
         "scikit-image>=0.21",  # polygon rasterisation, SSIM reference
         "PySide6-Essentials>=6.5",
         "tqdm>=4.60",
+        "matplotlib>=3.7",  # grace_hopper.jpg, a public-domain portrait for the demo
         "tensorboard>=2.14",  # training scalars and previews (torch.utils.tensorboard)
     ],
     extras_require={
@@ -31,7 +35,6 @@ setup(
             "pytest>=7",
             "pytest-qt>=4",
             "ruff>=0.4",
-            "matplotlib>=3.7",  # grace_hopper.jpg, a public-domain test portrait
             "pytorch-msssim>=1.0",  # a reference for the SSIM losses
             "moderngl>=5.8",  # headless GL for the GLSL blend test (tests/test_shaders_gl.py)
         ],

@@ -19,35 +19,16 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from faceswap_vfx.face.extract import extract_dataset
-from faceswap_vfx.io.image import Image, write_image
-from faceswap_vfx.model.config import CombConfig
-from faceswap_vfx.samples import portraits
+from faceswap_vfx.demo import HEAVY, portrait_run
 from faceswap_vfx.train.augment import augment
 from faceswap_vfx.train.checkpoint import latest_checkpoint, load_checkpoint, model_from_checkpoint
-from faceswap_vfx.train.config import AugmentConfig, RunConfig, TrainConfig
 from faceswap_vfx.train.dataset import TrainingData
 from faceswap_vfx.train.feedback import read_scalars
 from faceswap_vfx.train.loop import train
 from faceswap_vfx.train.preview import preview_grid, write_preview
 from faceswap_vfx.train.sampler import step_generator
-
-HEAVY = AugmentConfig(rotate_deg=10.0, scale=0.1, shift=0.06, flip=0.5, exposure_stops=0.5,
-                      colour=0.06)
-
-
-def portrait_dataset(out: Path, name: str, size: int) -> Path:
-    """A one-photo dataset of a bundled portrait, made by ``faceswap-vfx extract``'s code."""
-    photos = out / "photos" / name
-    write_image(Image.from_array(portraits.portrait(name), dtype=np.uint8),
-                photos / f"{name}.png")
-    folder = out / "datasets" / name
-    if not (folder / "manifest.json").is_file():
-        extract_dataset(photos, folder, name, size)
-    return folder
 
 
 def main() -> None:
@@ -65,16 +46,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     t0 = time.perf_counter()
-    data = [(n, str(portrait_dataset(out, n, args.resolution)))
-            for n in ("astronaut", "grace_hopper")]
-    half = args.images_per_level // 2
-    model = CombConfig(max_resolution=args.resolution, width=args.width, latent=args.latent)
-    schedule_images = 2 * half * model.max_level + half  # level 0 stabilises only
-    cfg = TrainConfig(batch_per_identity=args.batch, fade_images=half, stabilise_images=half,
-                      max_images=schedule_images + args.extra_images, augment=HEAVY,
-                      log_images=1000, preview_images=4000, checkpoint_images=4000,
-                      preview_per_identity=1, tensorboard=False)
-    run = RunConfig(model, cfg, tuple(data))
+    run = portrait_run(out, resolution=args.resolution, width=args.width, latent=args.latent,
+                       images_per_level=args.images_per_level, extra_images=args.extra_images,
+                       batch=args.batch)
     t1 = time.perf_counter()
     result = train(run, out / "run", resume=True)
     t2 = time.perf_counter()
