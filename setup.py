@@ -37,6 +37,17 @@ setup(
             "ruff>=0.4",
             "pytorch-msssim>=1.0",  # a reference for the SSIM losses
             "moderngl>=5.8",  # headless GL for the GLSL blend test (tests/test_shaders_gl.py)
+            "opencue-pyoutline>=1.37",  # the OpenCue job tests (tests/test_farm_opencue.py)
+        ],
+        # render-farm submission to OpenCue (faceswap-vfx submit --farm opencue); Deadline and
+        # local runs need nothing more
+        "farm": [
+            "opencue-pyoutline>=1.37",
+            "opencue-pycue>=1.37",
+        ],
+        # the comparison in bench/blend_vs_opencv.py (cv2.detail.MultiBandBlender)
+        "bench": [
+            "opencv-python-headless>=4.8",
         ],
     },
     entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},

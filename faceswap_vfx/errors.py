@@ -44,6 +44,10 @@ class ChannelError(FaceswapError):
     """A channel asked for that the file does not have."""
 
 
+class SizeMismatchError(FaceswapError):
+    """Images that must line up (a blend's source, target and mask) of different sizes."""
+
+
 class PlateWriteError(FaceswapError):
     """An image that could not be written (the final name is left untouched)."""
 
@@ -93,3 +97,14 @@ class DatasetError(FaceswapError):
 class CheckpointError(ModelFileError):
     """A training checkpoint that is truncated or corrupt, of a newer format version, or
     made for another network configuration or set of identities."""
+
+
+# --- render farms -----------------------------------------------------------------------
+class FarmError(FaceswapError):
+    """A farm job that cannot be built or did not finish: a shot file without the inputs a
+    farm render needs, frames a farm cannot chunk, an unknown farm option, failed tasks."""
+
+
+class FarmUnavailableError(FarmError):
+    """A farm that cannot be reached: no Cuebot answering, no ``deadlinecommand``, or its
+    client library not installed (``pip install faceswap_vfx[farm]``)."""

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     ensure_writable_dir(FramePattern.parse(args.out).path(0).parent)
     device = resolve_device(params["device"])
-    model = load_swap_model(params["model"], params["identity"], device)
+    model = load_swap_model(params["model"], params["identity"], device,
+                            expression_direction=params["expression_direction"],
+                            expression_strength=params["expression_strength"])
     if params["working_colorspace"] != model.colorspace:
         log.info("working colour space %s (the model's)", model.colorspace)
         params["working_colorspace"] = model.colorspace

@@ -105,11 +105,24 @@ def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
         alpha = np.clip(matte, 0, 1) * (alpha if matte_mode == "multiply" else 1.0)
     alpha_t = torch.as_tensor(alpha, dtype=target.dtype, device=target.device)[None, None]
     alpha_t = alpha_t * cover
-    hard = (alpha_t > 0.5).to(target.dtype)  # the blend's own mask: Algorithm 1 smooths it
     source = cover * warped + (1 - cover) * target
+    return blend_under(target, source, alpha_t, plate_levels=plate_levels,
+                       mask_sigma=mask_sigma), alpha_t
+
+
+def blend_under(target: torch.Tensor, source: torch.Tensor, alpha: torch.Tensor, *,
+                plate_levels: int = 2, mask_sigma: float = 2.0) -> torch.Tensor:
+    """Algorithm 1 under the hard mask ``alpha > 0.5`` (the blend smooths it level by
+    level), then laid over ``target`` with ``alpha``, the soft final edge.
+
+    target, source: (B, C, h, w), same device and dtype; alpha: (B, 1, h, w) in [0, 1].
+    Returns (B, C, h, w): ``target + alpha * (blended - target)``, the values of ``target``
+    wherever ``alpha`` is 0.
+    """
+    hard = (alpha > 0.5).to(target.dtype)
     blended = multiband_blend(source, target, hard, plate_levels=plate_levels,
                               mask_sigma=mask_sigma)
-    return target + alpha_t * (blended - target), alpha_t
+    return blended.sub_(target).mul_(alpha).add_(target)
 
 
 def roi_pad(edge_feather: float, mask_grow: float) -> float:

@@ -75,7 +75,9 @@ def _grid(
 
 def _keys_weights(t: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
     """Keys cubic convolution (a = -0.5, Catmull-Rom) weights of the taps at -1, 0, 1, 2
-    for fractional offsets ``t`` in [0, 1); reproduces polynomials up to degree 2."""
+    for fractional offsets ``t`` in [0, 1); reproduces polynomials up to degree 2.
+    Computed in ``dtype`` (the offsets are exact in it to ~1e-7 px)."""
+    t = t.to(dtype)
     t2, t3 = t * t, t * t * t
     w = (
         -0.5 * t3 + t2 - 0.5 * t,
@@ -83,7 +85,7 @@ def _keys_weights(t: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
         -1.5 * t3 + 2.0 * t2 + 0.5 * t,
         0.5 * t3 - 0.5 * t2,
     )
-    return [wi.to(dtype)[:, None] for wi in w]  # (B, 1, h, w) each
+    return [wi[:, None] for wi in w]  # (B, 1, h, w) each
 
 
 def _sample(
@@ -99,17 +101,35 @@ def _sample(
     u, v = x - 0.5, y - 0.5  # pixel-index coordinates
     iu, iv = torch.floor(u), torch.floor(v)
     wu, wv = _keys_weights(u - iu, image.dtype), _keys_weights(v - iv, image.dtype)
+    taps = _pixel_taps(image, iu, iv, padding)
     out = None
     for a in range(4):
-        row = None
-        for b in range(4):
-            grid = _grid(iu + (b - 0.5), iv + (a - 0.5), size, image.dtype)  # tap centres
-            tap = F.grid_sample(
-                image, grid, mode="nearest", padding_mode=padding, align_corners=False
-            )
-            row = wu[b] * tap if row is None else row + wu[b] * tap
-        out = wv[a] * row if out is None else out + wv[a] * row
+        row = wu[0] * taps(-1, a - 1)
+        for b in range(1, 4):
+            row.addcmul_(wu[b], taps(b - 1, a - 1))
+        out = row.mul_(wv[a]) if out is None else out.addcmul_(wv[a], row)
     return out
+
+
+def _pixel_taps(image: torch.Tensor, iu: torch.Tensor, iv: torch.Tensor, padding: str):
+    """``taps(dx, dy)``: (B, C, h, w), the pixels at integer indices ``(iu + dx, iv + dy)``
+    (iu, iv: (B, h, w), integer valued), 0 or the nearest edge pixel outside the image
+    (``padding``), for -1 <= dx, dy <= 2: what ``grid_sample(mode="nearest")`` reads at
+    those pixel centres, gathered directly (one index per tap, no sampling grid)."""
+    b, c, src_h, src_w = image.shape
+    p = 2  # pixels of padding: every index outside the image lands on one of them
+    padded = F.pad(image, (p, p, p, p), mode="constant" if padding == "zeros" else "replicate")
+    flat = padded.reshape(b, c, -1)
+    pitch = src_w + 2 * p
+    cols = {d: (iu + d).clamp_(-p, src_w - 1 + p).long() + p for d in range(-1, 3)}
+    rows = {d: ((iv + d).clamp_(-p, src_h - 1 + p).long() + p) * pitch for d in range(-1, 3)}
+    shape = (b, c, *iu.shape[-2:])
+
+    def taps(dx: int, dy: int) -> torch.Tensor:
+        index = (rows[dy] + cols[dx]).view(b, 1, -1).expand(b, c, -1)
+        return torch.gather(flat, 2, index).view(shape)
+
+    return taps
 
 
 def _footprint(

@@ -63,8 +63,11 @@ def convert(rgb: np.ndarray, src: str, dst: str, config: str = "") -> np.ndarray
     if src_name == dst_name:
         return pixels.copy()
     buf = oiio.ImageBuf(pixels)
-    out = oiio.ImageBufAlgo.colorconvert(buf, src_name, dst_name, False,
-                                         colorconfig=config_name(config))
+    # OpenImageIO's own default config is ours without one ($OCIO, else built in) and is
+    # loaded once; naming a config loads it again on every call (~20-40 ms)
+    named = config_name(config)
+    options = {} if named == config_name() else {"colorconfig": named}
+    out = oiio.ImageBufAlgo.colorconvert(buf, src_name, dst_name, False, **options)
     if out.has_error:
         raise ColorSpaceError(f"OCIO conversion {src!r} -> {dst!r} failed: {out.geterror()}",
                               path=config_name(config))

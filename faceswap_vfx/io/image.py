@@ -13,6 +13,7 @@ Writes are atomic (:mod:`faceswap_vfx.io.atomic`).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,26 +83,39 @@ class ImagePart:
                                f"{', '.join(self.channels)}", path=path, frame=frame) from None
 
     def rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), *, path: str | None = None,
-            frame: int | None = None) -> np.ndarray:
-        """The three colour channels as float32 (H, W, 3) over the data window.
+            frame: int | None = None, region: tuple[slice, slice] | None = None
+            ) -> np.ndarray:
+        """The three colour channels as float32 (H, W, 3) over the data window, or over
+        ``region`` (row and column slices of it) alone.
 
         Integer channels of 8/16-bit files are scaled to [0, 1]; float values pass
         unchanged (scene-linear values above 1, negatives, NaN and Inf included).
         """
-        return np.stack([_as_float(self.channel(n, path=path, frame=frame)) for n in names], -1)
+        region = region or (slice(None), slice(None))
+        return np.stack([_as_float(self.channel(n, path=path, frame=frame)[region])
+                         for n in names], -1)
 
     def display_rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), fill: float = 0.0
                     ) -> np.ndarray:
         """The colour channels over the display window, float32 (H, W, 3); pixels the
         data window does not cover are ``fill``."""
-        dw, fw = self.data_window, self.display_window
-        out = np.full((fw.height, fw.width, 3), fill, np.float32)
-        x0, y0 = max(dw.x, fw.x), max(dw.y, fw.y)
-        x1 = min(dw.x + dw.width, fw.x + fw.width)
-        y1 = min(dw.y + dw.height, fw.y + fw.height)
-        if x1 > x0 and y1 > y0:
-            out[y0 - fw.y:y1 - fw.y, x0 - fw.x:x1 - fw.x] = \
-                self.rgb(names)[y0 - dw.y:y1 - dw.y, x0 - dw.x:x1 - dw.x]
+        return self.pixels_over(self.display_window, names, fill)
+
+    def pixels_over(self, box: Box, names: tuple[str, ...], fill: float = 0.0, *,
+                    path: str | None = None, frame: int | None = None) -> np.ndarray:
+        """Channels ``names`` as float32 (box.height, box.width, len(names)) over ``box``
+        (pixel coordinates of the file, like the windows); pixels outside the data window
+        are ``fill`` (EXR's convention: 0). Integer channels are scaled to [0, 1]."""
+        dw = self.data_window
+        out = np.full((box.height, box.width, len(names)), fill, np.float32)
+        x0, y0 = max(dw.x, box.x), max(dw.y, box.y)
+        x1 = min(dw.x + dw.width, box.x + box.width)
+        y1 = min(dw.y + dw.height, box.y + box.height)
+        src = np.s_[y0 - dw.y:y1 - dw.y, x0 - dw.x:x1 - dw.x]
+        for i, name in enumerate(names):
+            channel = self.channel(name, path=path, frame=frame)
+            if x1 > x0 and y1 > y0:
+                out[y0 - box.y:y1 - box.y, x0 - box.x:x1 - box.x, i] = _as_float(channel[src])
         return out
 
     def attribute(self, name: str, default: Any = None) -> Any:
@@ -187,6 +201,50 @@ def read_image(path: str | os.PathLike, frame: int | None = None) -> Image:
     return Image(parts)
 
 
+def read_channels(path: str | os.PathLike, names: Sequence[str], frame: int | None = None
+                  ) -> ImagePart:
+    """Only the channels ``names`` of the first part, in the order asked, with the part's
+    windows and attributes. Skips converting and copying the others (a plate with many
+    AOVs reads several times faster for its RGB alone); EXR still decompresses whole
+    chunks. Raises what :func:`read_image` raises, and :class:`ChannelError` naming the
+    channels the file has."""
+    inp = _open(path, frame)
+    try:
+        spec = inp.spec()
+        if spec.deep:
+            raise PlateReadError("deep images are not supported", path=path, frame=frame)
+        have = list(spec.channelnames)
+        missing = [n for n in names if n not in have]
+        if missing:
+            raise ChannelError(f"no channel {missing[0]!r}; the file has {', '.join(have)}",
+                               path=path, frame=frame)
+        formats = [str(f) for f in spec.channelformats] or [str(spec.format)] * len(have)
+        wanted = sorted({have.index(n) for n in names})
+        found: dict[str, np.ndarray] = {}
+        start = 0
+        while start < len(wanted):  # one read per run of adjacent channels of one type
+            end = start + 1
+            while (end < len(wanted) and wanted[end] == wanted[end - 1] + 1
+                   and formats[wanted[end]] == formats[wanted[start]]):
+                end += 1
+            lo, hi = wanted[start], wanted[end - 1] + 1
+            pixels = _read_run(inp, spec, lo, hi, formats[lo], str(path), frame)
+            for i in range(lo, hi):
+                found[have[i]] = np.ascontiguousarray(pixels[:, :, i - lo])
+            start = end
+        part = _part_of(spec, {n: found[n] for n in names}, len(have))
+    finally:
+        inp.close()
+    return part
+
+
+def set_codec_threads(threads: int) -> None:
+    """Threads OpenImageIO and OpenEXR use to decode and encode each file (0: one per
+    core, their default). Process-wide."""
+    oiio.attribute("threads", int(threads))
+    oiio.attribute("exr_threads", int(threads))
+
+
 def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
     if not Path(path).is_file():
         raise MissingFrameError("file not found", path=path, frame=frame)
@@ -205,21 +263,38 @@ def _read_part(inp: oiio.ImageInput, path: str, frame: int | None) -> ImagePart:
     names = list(spec.channelnames)
     formats = [str(f) for f in spec.channelformats] or [str(spec.format)] * len(names)
     channels: dict[str, np.ndarray] = {}
+    if len(set(formats)) > 1 and set(formats) <= {"half", "float"}:
+        # one read (EXR decodes each chunk once) as float, half channels back to half: exact
+        pixels = _read_run(inp, spec, 0, len(names), "float", path, frame)
+        for i, (name, fmt) in enumerate(zip(names, formats, strict=True)):
+            channels[name] = pixels[:, :, i].astype(_DTYPES[fmt])
+        return _part_of(spec, channels, len(names))
     start = 0
     while start < len(names):  # one read per run of channels sharing a pixel type
         end = start
         while end < len(names) and formats[end] == formats[start]:
             end += 1
-        fmt = formats[start] if formats[start] in _DTYPES else "float"
-        pixels = inp.read_image(inp.current_subimage(), 0, start, end, fmt)
-        if pixels is None or not isinstance(pixels, np.ndarray):
-            detail = inp.geterror().strip() or "unknown reason"
-            raise PlateReadError(f"cannot read pixels, the file is corrupt or truncated: "
-                                 f"{detail}", path=path, frame=frame)
-        pixels = pixels.reshape(spec.height, spec.width, end - start)
+        pixels = _read_run(inp, spec, start, end, formats[start], path, frame)
         for i in range(start, end):
             channels[names[i]] = np.ascontiguousarray(pixels[:, :, i - start])
         start = end
+    return _part_of(spec, channels, len(names))
+
+
+def _read_run(inp: oiio.ImageInput, spec: oiio.ImageSpec, begin: int, end: int, fmt: str,
+              path: str, frame: int | None) -> np.ndarray:
+    """Channels ``begin:end`` of the current part, (H, W, end - begin) in ``fmt``."""
+    fmt = fmt if fmt in _DTYPES else "float"
+    pixels = inp.read_image(inp.current_subimage(), 0, begin, end, fmt)
+    if pixels is None or not isinstance(pixels, np.ndarray):
+        detail = inp.geterror().strip() or "unknown reason"
+        raise PlateReadError(f"cannot read pixels, the file is corrupt or truncated: "
+                             f"{detail}", path=path, frame=frame)
+    return pixels.reshape(spec.height, spec.width, end - begin)
+
+
+def _part_of(spec: oiio.ImageSpec, channels: dict[str, np.ndarray], n_channels: int
+             ) -> ImagePart:
     attributes = [Attribute(a.name, str(a.type), a.value) for a in spec.extra_attribs]
     return ImagePart(
         channels=channels,
@@ -227,7 +302,7 @@ def _read_part(inp: oiio.ImageInput, path: str, frame: int | None) -> ImagePart:
         display_window=Box(spec.full_x, spec.full_y, spec.full_width, spec.full_height),
         attributes=attributes,
         tile=(spec.tile_width, spec.tile_height),
-        name=spec.getattribute("name") if len(names) else None,
+        name=spec.getattribute("name") if n_channels else None,
     )
 
 

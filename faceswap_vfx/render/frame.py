@@ -68,17 +68,19 @@ def _data_from_display(part: ImagePart) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def _finite(rgb: np.ndarray) -> np.ndarray:
+def finite_rgb(rgb: np.ndarray) -> np.ndarray:
     """NaN -> 0 and +-Inf -> +-65504 (half's largest), so pyramids stay finite."""
     return np.nan_to_num(rgb, nan=0.0, posinf=HALF_MAX, neginf=-HALF_MAX)
 
 
-def _tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
+def to_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """(H, W, C) numpy -> (1, C, H, W) float32 on ``device``."""
     return torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None] \
         .to(device)
 
 
-def _numpy(t: torch.Tensor) -> np.ndarray:
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) -> (H, W, C) float32 numpy."""
     return t[0].permute(1, 2, 0).float().cpu().numpy()
 
 
@@ -97,14 +99,14 @@ def crop_faces(image: Image, faces: Sequence[Face], params: dict[str, Any],
         if roi.empty:
             continue
         roi_from_crop = roi.from_plate() @ plate_from_crop
-        target = _tensor(_finite(part.rgb()[roi.slices]), "cpu")
+        target = to_tensor(finite_rgb(part.rgb(region=roi.slices)), "cpu")
         crop = warp_affine(target, invert(roi_from_crop), (face.crop_size,) * 2,
                            padding="border")
-        crop_np = convert(_numpy(crop), params["plate_colorspace"],
+        crop_np = convert(to_numpy(crop), params["plate_colorspace"],
                           params["working_colorspace"], params["ocio_config"])
         jobs.append(FaceJob(roi, roi_from_crop,
                             apply(roi.from_plate() @ data_from_display, face.landmarks),
-                            _tensor(np.clip(crop_np, 0.0, 1.0), device)))
+                            to_tensor(np.clip(crop_np, 0.0, 1.0), device)))
     return jobs
 
 
@@ -124,9 +126,9 @@ def inverse_warp(jobs: Sequence[FaceJob], params: dict[str, Any],
                  device: torch.device | str = "cpu") -> None:
     """Stage 3: each generated face in its ROI, in the blend colour space."""
     for j in jobs:
-        gen = convert(_numpy(j.generated), params["working_colorspace"],
+        gen = convert(to_numpy(j.generated), params["working_colorspace"],
                       params["blend_colorspace"], params["ocio_config"])
-        j.warped, j.cover = warp_face(_tensor(gen, device), j.roi_from_crop, j.roi.size)
+        j.warped, j.cover = warp_face(to_tensor(gen, device), j.roi_from_crop, j.roi.size)
 
 
 def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
@@ -135,24 +137,34 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
     ``faceswap.mask`` channel, and ``A`` when ``output_alpha``. matte: optional (H, W)
     over the data window."""
     part = image.part
-    rgb = part.rgb()
-    alpha_total = np.zeros(part.shape, np.float32)
+    alphas = []
     cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
     for j in jobs:
-        target = convert(_finite(rgb[j.roi.slices]), cs_plate, cs_blend, params["ocio_config"])
+        target = convert(finite_rgb(part.rgb(region=j.roi.slices)), cs_plate, cs_blend,
+                         params["ocio_config"])
         out, alpha = blend_roi(
-            _tensor(target, device), j.warped, j.cover, j.landmarks_roi,
+            to_tensor(target, device), j.warped, j.cover, j.landmarks_roi,
             plate_levels=params["plate_levels"], mask_sigma=params["mask_sigma"],
             mask_grow=params["mask_grow"], edge_feather=params["edge_feather"],
             matte=None if matte is None else matte[j.roi.slices],
             matte_mode=params["matte_mode"])
-        out_rgb = convert(_numpy(out), cs_blend, cs_plate, params["ocio_config"])
+        out_rgb = convert(to_numpy(out), cs_blend, cs_plate, params["ocio_config"])
         a = alpha[0, 0].cpu().numpy()
-        _write_rgb(part, j.roi.slices, out_rgb, a > 0)
-        alpha_total[j.roi.slices] = np.maximum(alpha_total[j.roi.slices], a)
-    part.channels[MASK_CHANNEL] = alpha_total.astype(np.float16)
+        write_rgb(part, j.roi.slices, out_rgb, a > 0)
+        alphas.append((j.roi.slices, a))
+    part.channels[MASK_CHANNEL] = _union(alphas, part.shape, np.float16)
     if params["output_alpha"]:
-        part.channels["A"] = alpha_total.astype(part.channels.get("A", alpha_total).dtype)
+        dtype = part.channels["A"].dtype if "A" in part.channels else np.dtype(np.float32)
+        part.channels["A"] = _union(alphas, part.shape, dtype)
+
+
+def _union(alphas: list[tuple[tuple[slice, slice], np.ndarray]], shape: tuple[int, int],
+           dtype: np.dtype) -> np.ndarray:
+    """(H, W) of ``dtype``: the largest of the ROI alphas at each pixel, 0 elsewhere."""
+    out = np.zeros(shape, dtype)
+    for slices, a in alphas:
+        out[slices] = np.maximum(out[slices], a.astype(dtype))
+    return out
 
 
 def swap_frame(image: Image, faces: Sequence[Face], generate: Generate,
@@ -166,11 +178,15 @@ def swap_frame(image: Image, faces: Sequence[Face], generate: Generate,
     return jobs
 
 
-def _write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
-               where: np.ndarray) -> None:
-    """Write ``rgb`` into R, G, B of ``part`` at ``slices`` only where ``where`` is true,
-    in each channel's own pixel type."""
+def write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
+              where: np.ndarray) -> None:
+    """Write float ``rgb`` (h, w, 3) into R, G, B of ``part`` at ``slices`` only where
+    ``where`` is true, in each channel's own pixel type (8/16-bit: [0, 1] scaled)."""
     for i, name in enumerate(("R", "G", "B")):
         channel = part.channels[name]
         region = channel[slices]
-        region[where] = rgb[..., i][where].astype(channel.dtype)
+        values = rgb[..., i][where]
+        if channel.dtype.kind == "u" and channel.dtype.itemsize <= 2:
+            top = np.iinfo(channel.dtype).max
+            values = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * top)
+        region[where] = values.astype(channel.dtype)

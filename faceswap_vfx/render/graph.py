@@ -6,15 +6,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from faceswap_vfx.params import PARAMS
-from faceswap_vfx.render.nodes import Node
+from faceswap_vfx.render.nodes import STAGES, Node
 
 
 class Graph:
     """An ordered chain of nodes. Checked on construction: every input is the frame or an
-    output of an earlier node, every parameter is in the schema."""
+    output of an earlier node, every parameter is in the schema, and the stages come in
+    :data:`~faceswap_vfx.render.nodes.STAGES` order (so each stage can run apart)."""
 
     def __init__(self, nodes: Sequence[Node], sources: tuple[str, ...] = ("frame",)):
         self.nodes = list(nodes)
+        stages = [STAGES.index(node.stage) for node in self.nodes]
+        if stages != sorted(stages):
+            raise ValueError(f"nodes must come in stage order {STAGES}: "
+                             f"{[n.stage for n in self.nodes]}")
         available = set(sources)
         for node in self.nodes:
             missing = [name for name in node.inputs if name not in available]
@@ -31,10 +36,14 @@ class Graph:
         """Every parameter the graph's nodes use, in first-use order."""
         return list(dict.fromkeys(p for node in self.nodes for p in node.params))
 
-    def run(self, params: dict[str, Any], **sources: Any) -> dict[str, Any]:
-        """Run every node once; return all values (sources included)."""
-        values = dict(sources)
+    def run(self, params: dict[str, Any], *, stage: str | None = None,
+            values: dict[str, Any] | None = None, **sources: Any) -> dict[str, Any]:
+        """Run every node once, or those of one ``stage``, adding to ``values`` (the
+        previous stages' values); return all values (sources included)."""
+        values = {**(values or {}), **sources}
         for node in self.nodes:
+            if stage is not None and node.stage != stage:
+                continue
             out = node.run(values, params)
             if set(out) != set(node.outputs):
                 raise RuntimeError(f"{node!r} returned {sorted(out)}")

@@ -6,14 +6,25 @@
 * one flushed ``Progress: NN%`` line per frame for farm managers, a tqdm bar on a terminal;
 * a frame with no tracked face is written as the unchanged plate, flagged in the log and
   in its header (``faceswap:status = "no face"``, see :mod:`faceswap_vfx.render.nodes`).
+
+The stages of successive frames overlap (EXR decoding and encoding cost more than the
+network): a reader thread runs the graph's ``read`` nodes up to ``prefetch`` frames ahead,
+the calling thread runs the ``compute`` nodes frame after frame, in order, and a pool of
+``writers`` threads runs the ``write`` nodes. Each frame is its own file, so the order in
+which frames reach the disk does not matter; at most ``prefetch + 1 + writers`` frames are
+in memory.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +40,7 @@ from faceswap_vfx.render.nodes import (
     Align,
     InverseWarp,
     MultiBandBlend,
+    ReadMatte,
     ReadPlate,
     Swap,
     WritePlate,
@@ -62,10 +74,11 @@ def swap_graph(plates: ImageSequence, alignment: Alignment, generate: Generate,
                out_pattern: str | Path, params: dict[str, Any], *, resolution: int,
                device: torch.device | str = "cpu", matte: ImageSequence | None = None
                ) -> Graph:
-    """ReadPlate -> Align -> Swap -> InverseWarp -> MultiBandBlend -> WritePlate."""
-    return Graph([ReadPlate(plates), Align(alignment, params["track"], resolution),
-                  Swap(generate, device),
-                  InverseWarp(device), MultiBandBlend(device, matte), WritePlate(out_pattern)])
+    """ReadPlate -> ReadMatte -> Align -> Swap -> InverseWarp -> MultiBandBlend ->
+    WritePlate."""
+    return Graph([ReadPlate(plates), ReadMatte(matte),
+                  Align(alignment, params["track"], resolution), Swap(generate, device),
+                  InverseWarp(device), MultiBandBlend(device), WritePlate(out_pattern)])
 
 
 def output_done(path: Path) -> bool:
@@ -88,43 +101,142 @@ def farm_progress(done: int, total: int) -> None:
 def render_sequence(graph: Graph, frames: list[int], out_pattern: str | Path,
                     params: dict[str, Any], *, overwrite: bool = False,
                     missing: list[int] | None = None,
-                    progress: Callable[[int, int], None] | None = farm_progress
-                    ) -> RenderReport:
-    """Run ``graph`` on each frame; never raise for one frame's failure."""
+                    progress: Callable[[int, int], None] | None = farm_progress,
+                    prefetch: int = 1, writers: int = 2,
+                    compute_threads: int | None = None) -> RenderReport:
+    """Run ``graph`` on each frame; never raise for one frame's failure.
+
+    ``prefetch``: frames read ahead of the one computed; ``writers``: threads writing
+    (0 and 0: one stage after the other, on this thread). ``compute_threads``: torch's
+    CPU threads during the render (restored after); by default, with stages overlapped,
+    at most half the cores, the EXR codecs having the rest (two pools each sized to every
+    core spin against each other). ``progress(done, total)`` is called once per frame,
+    from this thread, ``done`` counting up.
+    """
     out = FramePattern.parse(out_pattern)
     report = RenderReport()
     for frame in missing or []:
         report.failed[frame] = str(MissingFrameError("plate frame not on disk", frame=frame))
     todo = sorted(set(frames) | set(missing or []))
-    bar = _bar(len(todo))
-    for i, frame in enumerate(todo, 1):
-        if frame not in report.failed:
-            _render_one(graph, frame, out.path(frame), params, overwrite, report)
-        if progress:
-            progress(i, len(todo))
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+    work = []
+    for frame in todo:
+        if frame in report.failed:
+            continue
+        if not overwrite and output_done(out.path(frame)):
+            report.skipped.append(frame)
+        else:
+            work.append(frame)
+    ticker = _Ticker(len(todo), progress)
+    ticker.tick(len(todo) - len(work))
+    stages = _Stages(graph, params, report, ticker, max(0, prefetch), max(0, writers))
+    threads = torch.get_num_threads()
+    if compute_threads is None and (prefetch > 0 or writers > 0):
+        compute_threads = min(threads, max(1, (os.cpu_count() or 2) // 2))
+    try:
+        torch.set_num_threads(compute_threads or threads)
+        stages.run(work)
+    finally:
+        torch.set_num_threads(threads)
+        stages.close()
+        ticker.close()
+    report.written.sort()
+    report.no_face.sort()
+    report.failed = dict(sorted(report.failed.items()))
     for frame, error in report.failed.items():
         log.error("frame %d failed: %s", frame, error)
     return report
 
 
-def _render_one(graph: Graph, frame: int, path: Path, params: dict[str, Any], overwrite: bool,
-                report: RenderReport) -> None:
-    if not overwrite and output_done(path):
-        report.skipped.append(frame)
-        return
-    try:
-        values = graph.run(params, frame=frame)
-    except FaceswapError as exc:
-        report.failed[frame] = str(exc)
-        return
-    if not values["warped"]:
-        log.warning("frame %d: no tracked face; the plate is written unchanged", frame)
-        report.no_face.append(frame)
-    report.written.append(frame)
+class _Stages:
+    """The read, compute and write stages of a render, overlapped across frames."""
+
+    def __init__(self, graph: Graph, params: dict[str, Any], report: RenderReport,
+                 ticker: _Ticker, prefetch: int, writers: int):
+        self.graph, self.params, self.report, self.ticker = graph, params, report, ticker
+        self.prefetch, self.writers = prefetch, writers
+        self.reader = ThreadPoolExecutor(1, "fsw-read") if prefetch else None
+        self.writer = ThreadPoolExecutor(writers, "fsw-write") if writers else None
+        self.reads: deque[tuple[int, Future]] = deque()
+        self.writes: dict[Future, int] = {}
+
+    def run(self, work: list[int]) -> None:
+        upcoming = deque(work)
+        while upcoming or self.reads:
+            if self.reads:
+                frame, future = self.reads.popleft()
+            else:
+                frame, future = upcoming.popleft(), None
+            while self.reader and upcoming and len(self.reads) < self.prefetch:
+                ahead = upcoming.popleft()
+                self.reads.append((ahead, self.reader.submit(self._stage, "read", ahead)))
+            try:
+                values = future.result() if future else self._stage("read", frame)
+                values = self._stage("compute", frame, values)
+            except FaceswapError as exc:
+                self.report.failed[frame] = str(exc)
+                self.ticker.tick()
+                continue
+            if "warped" in values and not values["warped"]:
+                log.warning("frame %d: no tracked face; the plate is written unchanged", frame)
+                self.report.no_face.append(frame)
+            if self.writer:
+                self.writes[self.writer.submit(self._stage, "write", frame, values)] = frame
+                del values
+                self._settle(limit=self.writers)
+            else:
+                self._record(frame, partial(self._stage, "write", frame, values))
+        self._settle(limit=0)
+
+    def _stage(self, stage: str, frame: int, values: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+        return self.graph.run(self.params, stage=stage, values=values, frame=frame)
+
+    def _settle(self, limit: int) -> None:
+        """Record finished writes; wait until at most ``limit`` are pending."""
+        while self.writes:
+            done, _ = wait(self.writes, timeout=None if len(self.writes) > limit else 0,
+                           return_when=FIRST_COMPLETED)
+            if not done:
+                return
+            for future in done:
+                self._record(self.writes.pop(future), future.result)
+
+    def _record(self, frame: int, result: Callable[[], Any]) -> None:
+        try:
+            result()
+        except FaceswapError as exc:
+            self.report.failed[frame] = str(exc)
+            if frame in self.report.no_face:
+                self.report.no_face.remove(frame)
+        else:
+            self.report.written.append(frame)
+        self.ticker.tick()
+
+    def close(self) -> None:
+        """Wait for the writes under way (each is atomic), drop the reads not started."""
+        for pool in (self.reader, self.writer):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Ticker:
+    """Progress lines and the tqdm bar, counting frames done."""
+
+    def __init__(self, total: int, progress: Callable[[int, int], None] | None):
+        self.total, self.done, self.progress = total, 0, progress
+        self.bar = _bar(total)
+
+    def tick(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.done += 1
+            if self.progress:
+                self.progress(self.done, self.total)
+            if self.bar is not None:
+                self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _bar(total: int):

@@ -1,19 +1,25 @@
 """The network a render uses: a training run's newest checkpoint or an exported ``.pt``.
 
 Either way the render gets a :data:`~faceswap_vfx.render.frame.Generate` callable, the
-crop resolution the network wants and the working colour space it was trained in.
+crop resolution the network wants and the working colour space it was trained in. With an
+expression direction (:mod:`faceswap_vfx.model.direction`) and a strength other than 0, the
+callable encodes the crop, adds ``strength * direction`` to its latent and decodes it with
+the identity's head; strength 0 is the plain network.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from faceswap_vfx.errors import ModelFileError
+from faceswap_vfx.errors import ModelFileError, ParameterError
 from faceswap_vfx.render.frame import Generate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,22 +49,64 @@ def _check_identity(identity: str, identities: tuple[str, ...], path: Path) -> N
                              f"{', '.join(identities)}", path=path)
 
 
-def load_swap_model(model: str | Path, identity: str, device: torch.device | str = "cpu"
+def load_swap_model(model: str | Path, identity: str, device: torch.device | str = "cpu",
+                    *, expression_direction: str | Path = "", expression_strength: float = 0.0
                     ) -> SwapModel:
     """Load ``model`` (a run folder or an exported ``.pt`` with its ``.json`` sidecar) for
-    ``identity``. Raises :class:`ModelFileError` naming the file for anything wrong."""
+    ``identity``. Raises :class:`ModelFileError` naming the file for anything wrong.
+
+    ``expression_direction``/``expression_strength``: the render parameters of those names;
+    a direction file is read and checked whenever given, and used when the strength is not
+    0 (a strength without a direction is a :class:`ParameterError`).
+    """
     path = Path(model)
     if not str(model):
         raise ModelFileError("no model given (--model RUN_OR_PT)")
+    if expression_strength and not str(expression_direction):
+        raise ParameterError(f"expression_strength is {expression_strength:g} but no "
+                             "expression_direction file is given")
     if path.is_dir():
-        return _from_run(path, identity, device)
-    if path.suffix == ".pt" and path.is_file():
-        return _from_export(path, identity, device)
-    raise ModelFileError("model not found: expected a training run folder or an exported .pt",
-                         path=path)
+        loaded = _from_run(path, identity, device)
+    elif path.suffix == ".pt" and path.is_file():
+        loaded = _from_export(path, identity, device)
+    else:
+        raise ModelFileError("model not found: expected a training run folder or an exported "
+                             ".pt", path=path)
+    swap_model, module = loaded
+    if str(expression_direction):
+        swap_model.generate = _with_direction(module, Path(expression_direction),
+                                              float(expression_strength), swap_model)
+    return swap_model
 
 
-def _from_run(run: Path, identity: str, device: torch.device | str) -> SwapModel:
+def _with_direction(module: torch.nn.Module, file: Path, strength: float,
+                    swap_model: SwapModel) -> Generate:
+    """The generate callable of ``module`` with ``strength`` times the direction in ``file``
+    added to the latent (the plain one when ``strength`` is 0)."""
+    from faceswap_vfx.model.direction import LatentEdit, encoder_fingerprint, read_direction
+
+    direction = read_direction(file)
+    p = next(module.parameters())
+    r = swap_model.resolution
+    with torch.inference_mode():
+        latent = module.encoder(torch.zeros(1, 3, r, r, device=p.device, dtype=p.dtype)).shape[1]
+    if direction.latent != latent:
+        raise ModelFileError(f"the direction has {direction.latent} latent values, the model "
+                             f"{swap_model.source} has {latent}", path=file)
+    if direction.encoder and direction.encoder != encoder_fingerprint(module.encoder):
+        log.warning("expression direction %s was computed with another encoder than %s's "
+                    "(trained further, or another model): its effect may differ", file,
+                    swap_model.source)
+    if strength == 0.0:
+        return swap_model.generate
+    log.info("expression: %s x %g (%s)", direction.name or file.name, strength, file)
+    edit = LatentEdit(module.encoder, module.decoder, swap_model.resolution,
+                      direction.offset(strength, p))
+    return _inference(edit)
+
+
+def _from_run(run: Path, identity: str, device: torch.device | str
+              ) -> tuple[SwapModel, torch.nn.Module]:
     from faceswap_vfx.model.export import export_level, swap_module
     from faceswap_vfx.train.checkpoint import (
         latest_checkpoint,
@@ -71,10 +119,11 @@ def _from_run(run: Path, identity: str, device: torch.device | str) -> SwapModel
     net = model_from_checkpoint(ckpt, "cpu")
     module = swap_module(net, identity, export_level(net, ckpt.alpha)).to(device)
     return SwapModel(_inference(module), identity, tuple(ckpt.identities), module.resolution,
-                     ckpt.colorspace, run)
+                     ckpt.colorspace, run), module
 
 
-def _from_export(path: Path, identity: str, device: torch.device | str) -> SwapModel:
+def _from_export(path: Path, identity: str, device: torch.device | str
+                 ) -> tuple[SwapModel, torch.nn.Module]:
     side = path.with_suffix(".json")
     try:
         meta = json.loads(side.read_text())
@@ -90,7 +139,8 @@ def _from_export(path: Path, identity: str, device: torch.device | str) -> SwapM
     except (RuntimeError, ValueError) as exc:
         raise ModelFileError(f"not a TorchScript module: {str(exc).splitlines()[0]}",
                              path=path) from None
-    return SwapModel(_inference(module), identity, identities, resolution, colorspace, path)
+    return SwapModel(_inference(module), identity, identities, resolution, colorspace,
+                     path), module
 
 
 def _inference(module: torch.nn.Module) -> Generate:

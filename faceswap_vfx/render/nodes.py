@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from faceswap_vfx.errors import TrackError
+from faceswap_vfx.errors import SizeMismatchError, TrackError
 from faceswap_vfx.face.align_file import Alignment
 from faceswap_vfx.face.track import NO_FACE
-from faceswap_vfx.io.image import read_image, write_image
+from faceswap_vfx.io.image import ImagePart, read_channels, read_header, read_image, write_image
 from faceswap_vfx.io.sequence import FramePattern, ImageSequence
 from faceswap_vfx.render.frame import (
     Face,
@@ -32,6 +32,10 @@ STATUS = "faceswap:status"
 """Header attribute of every rendered frame: ``"swapped"`` or ``"no face"``."""
 IDENTITY = "faceswap:identity"
 """Header attribute: the identity rendered into the frame."""
+
+STAGES = ("read", "compute", "write")
+"""A graph's nodes run in this stage order; a render overlaps the stages of successive
+frames."""
 
 NODES: dict[str, type[Node]] = {}
 """Every node class by name."""
@@ -49,6 +53,9 @@ class Node:
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
     params: ClassVar[tuple[str, ...]] = ()
+    stage: ClassVar[str] = "compute"
+    """``"read"`` (file input: a render runs it ahead, on a reader thread), ``"compute"``
+    or ``"write"`` (file output: on writer threads). See :data:`STAGES`."""
 
     def run(self, values: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -64,8 +71,9 @@ class ReadPlate(Node):
     inputs = ("frame",)
     outputs = ("image",)
     params = ("plate_colorspace",)
+    stage = "read"
 
-    def __init__(self, sequence: ImageSequence):
+    def __init__(self, sequence: ImageSequence | FramePattern):
         self.sequence = sequence
 
     def run(self, values, params):
@@ -147,8 +155,50 @@ class InverseWarp(Node):
 
 
 @register_node
+class ReadMatte(Node):
+    """One channel of a matte sequence (e.g. a roto), float32 (H, W) over the plate's data
+    window (0 outside the matte's own), or None without a sequence. The channel: the
+    ``matte_channel`` parameter, else ``channel`` given here, else ``A`` when the file has
+    one, else its first."""
+
+    inputs = ("frame", "image")
+    outputs = ("matte",)
+    params = ("matte", "matte_channel")
+    stage = "read"
+
+    def __init__(self, sequence: ImageSequence | FramePattern | None,
+                 channel: str | None = None, param: str | None = "matte_channel"):
+        self.sequence, self.channel, self.param = sequence, channel, param
+
+    def run(self, values, params):
+        if self.sequence is None:
+            return {self.outputs[0]: None}
+        frame, plate = values["frame"], values["image"].part
+        path = self.sequence.path(frame)
+        wanted = (params.get(self.param) if self.param else None) or self.channel
+        if not wanted:
+            names = list(read_header(path, frame)[0].channelnames)
+            wanted = "A" if "A" in names else names[0]
+        part = read_channels(path, [wanted], frame)
+        check_same_format(part, plate, path, frame)
+        matte = part.pixels_over(plate.data_window, (wanted,), path=str(path), frame=frame)
+        return {self.outputs[0]: np.clip(matte[..., 0], 0.0, 1.0)}
+
+
+def check_same_format(part: ImagePart, plate: ImagePart, path: Path, frame: int) -> None:
+    """Raise :class:`SizeMismatchError` unless ``part`` has the plate's display window."""
+    if part.display_window != plate.display_window:
+        raise SizeMismatchError(f"image is {part.display_window}, the plate is "
+                                f"{plate.display_window} (display windows differ)",
+                                path=path, frame=frame)
+
+
+@register_node
 class MultiBandBlend(Node):
-    """Blend each face into the plate (Algorithm 1) under the landmark mask and matte."""
+    """Blend each face into the plate (Algorithm 1) under the landmark mask and matte.
+
+    The matte: the ``"matte"`` value of a :class:`ReadMatte` earlier in the graph (read
+    ahead with the plate), else read here from ``matte``."""
 
     inputs = ("frame", "image", "warped")
     outputs = ("blended",)
@@ -159,12 +209,8 @@ class MultiBandBlend(Node):
         self.device, self.matte = device, matte
 
     def run(self, values, params):
-        matte = None
-        if self.matte is not None:
-            frame = values["frame"]
-            part = read_image(self.matte.path(frame), frame).part
-            matte = part.channel(params["matte_channel"], path=str(self.matte.path(frame)),
-                                 frame=frame).astype(np.float32)
+        matte = values["matte"] if "matte" in values else \
+            ReadMatte(self.matte).run(values, params)["matte"]
         image = values["image"]
         blend_faces(image, values["warped"], params, matte, self.device)
         image.part.set_attribute(STATUS, "string", "swapped" if values["warped"] else "no face")
@@ -180,6 +226,7 @@ class WritePlate(Node):
     inputs = ("frame", "blended")
     outputs = ("path",)
     params = ()
+    stage = "write"
 
     def __init__(self, pattern: str | Path):
         self.pattern = FramePattern.parse(pattern)
