@@ -136,6 +136,16 @@ _declare(
           _RENDER, choices=("auto", "cpu", "cuda")),
 )
 
+# --- expression: a latent direction added at render time --------------------------------
+_EXPRESSION = _group("expression", "Expression edit: a direction added to the face's latent")
+_declare(
+    Param("expression_direction", "file", "", "Latent direction file from 'faceswap-vfx "
+          "latent direction' (*.direction.json); empty: none", _EXPRESSION),
+    Param("expression_strength", "float", 0.0, "How far to move the face along the direction: "
+          "0 off, 1 the whole mean difference between its two groups, negative the other way",
+          _EXPRESSION, minimum=-3.0, maximum=3.0),
+)
+
 
 # --- values -----------------------------------------------------------------------------
 def _param(name_or_param: str | Param) -> Param:
