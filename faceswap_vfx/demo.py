@@ -4,7 +4,7 @@
 2. a comb model of two identities, astronaut and grace_hopper: the small one shipped in
    the package (trained by ``bench/train_portraits.py`` on exactly these portraits), or,
    with ``train=True``, trained here from one photo each with heavy augmentation;
-3. faces aligned and stabilised, the alignment file written;
+3. faces aligned and stabilised, the alignment file and a shot file (for the panel) written;
 4. grace_hopper's face rendered into the plate with the multi-band blend;
 5. a contact sheet PNG: plate, swap and mask of a few frames side by side.
 """
@@ -61,6 +61,8 @@ def run_demo(out: str | Path, *, model: str | Path | None = None, train: bool = 
     alignment = align_sequence(plates, params)
     save_alignment(alignment, out / "shot.align.json")
     say(f"aligned: {out / 'shot.align.json'}")
+    write_demo_shot(out, params)
+    say(f"shot file: {out / 'shot.json'} (open it with: faceswap-vfx panel --shot ...)")
     swap_pattern = str(out / "swap" / "swap.####.exr")
     graph = swap_graph(plates, alignment, swap_model.generate, swap_pattern, params,
                        resolution=swap_model.resolution, device=device)
@@ -71,6 +73,16 @@ def run_demo(out: str | Path, *, model: str | Path | None = None, train: bool = 
     write_contact_sheet(plates, swap_pattern, sheet, params)
     say(f"contact sheet: {sheet} ({time.perf_counter() - t0:.0f} s in all)")
     return sheet
+
+
+def write_demo_shot(out: Path, params: dict) -> Path:
+    """``out/shot.json``: the demo as a shot file for ``faceswap-vfx panel`` and
+    ``render --shot``; its inputs are relative to ``out``, the model path absolute."""
+    values = {**params, "model": str(Path(params["model"]).resolve())}
+    inputs = {"plates": "plate/plate.####.exr", "align": "shot.align.json",
+              "out": "swap/swap.####.exr"}
+    schema.save_shot(schema.Shot(values, inputs), out / "shot.json")
+    return out / "shot.json"
 
 
 HEAVY = AugmentConfig(rotate_deg=10.0, scale=0.1, shift=0.06, flip=0.5, exposure_stops=0.5,

@@ -40,6 +40,8 @@ def _act(x: torch.Tensor) -> torch.Tensor:
 
 def _init(layer: nn.Conv2d | nn.ConvTranspose2d, fan_in: int, gain: float) -> None:
     """He-normal weights for the true fan-in, zero bias."""
+    if layer.weight.is_meta:  # values come from a checkpoint; and drawing on meta tensors
+        return  # goes through torch._refs, which imports torch._dynamo (~3 s a process)
     with torch.no_grad():
         layer.weight.normal_(0.0, gain / math.sqrt(fan_in))
         layer.bias.zero_()
