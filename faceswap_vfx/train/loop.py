@@ -9,7 +9,9 @@ by ``batch_per_identity * identities * processes`` per step.
 A run lives in a folder ``RUN``: ``config.json`` (:class:`~faceswap_vfx.train.config.RunConfig`),
 ``checkpoints/``, ``previews/<images_seen>.png``, ``scalars.jsonl`` and ``tensorboard/``.
 Process 0 alone writes there. On CPU with ``deterministic`` on, a run resumed from a
-checkpoint repeats an uninterrupted run with the same seed bit for bit.
+checkpoint repeats an uninterrupted run with the same seed bit for bit. Several processes
+(``torchrun ... -m faceswap_vfx.train``) train one network with DDP: see
+:mod:`faceswap_vfx.train.distributed`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ from faceswap_vfx.train.checkpoint import (
 )
 from faceswap_vfx.train.config import RunConfig, TrainConfig
 from faceswap_vfx.train.dataset import TrainingData
+from faceswap_vfx.train.distributed import (
+    CombForward,
+    init_from_env,
+    rank_device,
+    sync_step,
+    world_size,
+    wrap,
+)
 from faceswap_vfx.train.feedback import Feedback
 from faceswap_vfx.train.preview import preview_grid, preview_inputs, write_preview
 from faceswap_vfx.train.sampler import BalancedSampler, step_generator
@@ -78,21 +88,22 @@ def build_optimizer(model: CombNetwork, cfg: TrainConfig) -> torch.optim.Adam:
 
 def train_step(model: CombNetwork, optimizer: torch.optim.Optimizer, loss_fn: ReconstructionLoss,
                batches: Batches, alpha: float, *, bf16: bool = False,
-               channels_last: bool = False) -> dict[str, float]:
+               channels_last: bool = False, net: torch.nn.Module | None = None
+               ) -> dict[str, float]:
     """One optimiser step; returns ``"loss"`` (mean over identities), each loss term and
     ``"loss_<identity>"``, as floats. ``bf16``: bfloat16 autocast of the network (the loss
-    runs in float32)."""
+    runs in float32). ``net``: the :func:`~faceswap_vfx.train.distributed.wrap` of ``model``
+    to run the forward through (DDP when distributed; default: ``model`` unwrapped)."""
     names = list(batches)
     x = torch.cat([batches[n][0] for n in names])
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     optimizer.zero_grad(set_to_none=True)
+    net = CombForward(model) if net is None else net
     with torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
-        z = model.encode(x, alpha)
+        outputs = net(x, [len(batches[n][0]) for n in names], names, alpha)
     total, out = 0.0, {}
-    for name, zi in zip(names, z.split([len(batches[n][0]) for n in names]), strict=True):
-        with torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
-            y = model.decode(zi, name, alpha)
+    for name, y in zip(names, outputs, strict=True):
         crops, masks = batches[name]
         terms = loss_fn.terms(y.float(), crops, masks)
         loss = sum(loss_fn.weights[k] * v for k, v in terms.items())
@@ -176,16 +187,15 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
     ``resume``: continue from the newest checkpoint (a fresh start if there is none).
     ``data``: the loaded datasets (default: read ``run.data``). ``until_images``: stop (with a
     checkpoint) once this many images are seen, before the run's end. ``on_step(step,
-    images_seen, losses)`` is called after every step's update, before its records and
-    checkpoint. A first Ctrl-C finishes the step, writes a checkpoint and raises
-    ``KeyboardInterrupt``; any other exception leaves the last checkpoint as it was (like
-    a kill).
+    images_seen, losses)`` (this process's losses) is called after every step's update, before
+    its records and checkpoint. A first Ctrl-C finishes the step, writes a checkpoint and
+    raises ``KeyboardInterrupt``; any other exception leaves the last checkpoint as it was
+    (like a kill). Under torchrun, every process runs this with the same arguments.
     """
     t0, run_dir, cfg, mcfg = time.perf_counter(), Path(run_dir), run.train, run.model
-    rank = process_rank()
-    dist = torch.distributed
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-    device = resolve_device(cfg.device)
+    init_from_env(cfg.device)  # under torchrun: join its process group (no-op otherwise)
+    rank, world = process_rank(), world_size()
+    device = rank_device(resolve_device(cfg.device))
     cuda = device.type == "cuda"
     sched = cfg.schedule(mcfg.max_level)
     stop = cfg.stop_images(mcfg.max_level)
@@ -207,6 +217,7 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
     if cfg.channels_last and cuda:
         model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, cfg)
+    net = wrap(model, device)  # DDP when distributed: rebuilt below whenever the network grows
     if ckpt is not None:
         optimizer.load_state_dict(ckpt.optimizer_state)
         set_rng_state(ckpt.rng)
@@ -238,10 +249,12 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
             while images_seen < stop:
                 level, alpha = schedule(images_seen, sched)
                 if level != model.level:
+                    del net  # the old wrapper's hooks cover the old parameter list only
                     model.grow_to(level)
                     if cfg.channels_last and cuda:
                         model.to(memory_format=torch.channels_last)
                     optimizer = build_optimizer(model, cfg)
+                    net = wrap(model, device)
                     log.info("level %d: %d px, fading in over %d images", level,
                              model.resolution, sched.fade(level))
                 gen = step_generator(cfg.seed, step, rank)
@@ -250,19 +263,21 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
                     crops, masks = data.batch(name, idx, model.resolution)
                     batches[name] = augment(crops.to(device), masks.to(device), cfg.augment, gen)
                 terms = train_step(model, optimizer, loss_fn, batches, alpha,
-                                   bf16=cfg.bf16 and cuda, channels_last=cfg.channels_last and cuda)
+                                   bf16=cfg.bf16 and cuda, channels_last=cfg.channels_last and cuda,
+                                   net=net)
                 before, step, images_seen = images_seen, step + 1, images_seen + per_step
-                feedback.step(images_seen, level, alpha, terms)
                 if on_step is not None:
                     on_step(step, images_seen, terms)
-                end = images_seen >= stop or stop_request.requested
+                terms, stopping = sync_step(terms, stop_request.requested)  # means over processes
+                feedback.step(images_seen, level, alpha, terms)
+                end = images_seen >= stop or stopping
                 if _crossed(before, images_seen, cfg.log_images) or end:
                     feedback.record(images_seen, step, level, alpha)
                 if _crossed(before, images_seen, cfg.preview_images) or end:
                     preview()
                 if _crossed(before, images_seen, cfg.checkpoint_images) or end:
                     saved = save()
-                if stop_request.requested:
+                if stopping:
                     log.warning("interrupted: checkpoint %s", saved)
                     raise KeyboardInterrupt
     finally:
