@@ -1,7 +1,8 @@
 #version 330 core
 // Multi-band blend, pass 3 of 5: one axis of the level mask's blur (core.filters).
 // GLSL twin of mbb_blur.blink: the lines between the 'shared' markers are the same in
-// both files (Blink's float4 is vec4 here).
+// both files (Blink's float4 is vec4 here). The #include line stands for the helpers of
+// every pass, mbb_common.glsl: load this file with faceswap_vfx.nuke.shaders.kernel_source.
 // Images are full-size canvases with the origin at the bottom-left (Nuke and GL); level L
 // lives in the bottom-left ceil(W / 2^L) x ceil(H / 2^L) pixels of its canvas.
 
@@ -17,43 +18,9 @@ vec4 fetch(int img, int x, int y) {
     return texelFetch(src, ivec2(x, y), 0);
 }
 
+#include "mbb_common.glsl"
+
 // --- shared: begin ---
-// Clamp an integer to [lo, hi].
-int clampi(int v, int lo, int hi) {
-    return v < lo ? lo : (v > hi ? hi : v);
-}
-
-// Side of pyramid level `lv` of a side of `full` pixels: halved `lv` times, rounding up.
-int levelSize(int full, int lv) {
-    int s = full;
-    for (int i = 0; i < lv; i++) {
-        s = (s + 1) / 2;
-    }
-    return s;
-}
-
-// Levels of the blend, ceil(log2(max(2, min(w, h)))): core.blend.blend_levels.
-int levelCount(int w, int h) {
-    int m = w < h ? w : h;
-    int n = 0;
-    int s = 1;
-    while (s < m) {
-        s = s * 2;
-        n = n + 1;
-    }
-    return n < 1 ? 1 : n;
-}
-
-// Row y counted from the bottom (Nuke, GL) <-> from the top (core) in an image h rows high.
-int flipRow(int y, int h) {
-    return h - 1 - y;
-}
-
-// Pixel (col, row) from the top-left of image `img`, a w x h level, edges replicated.
-vec4 pixelTop(int img, int col, int row, int w, int h) {
-    return fetch(img, clampi(col, 0, w - 1), flipRow(clampi(row, 0, h - 1), h));
-}
-
 // Clamp to [0, 1] (NaN stays NaN, as torch.clamp).
 float unit(float v) {
     return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from faceswap_vfx.cli.main import main
-from faceswap_vfx.nuke.gizmos import GIZMOS, SHADERS, generate, kernel_name
+from faceswap_vfx.nuke.blend_passes import KERNELS
+from faceswap_vfx.nuke.gizmos import GIZMOS, generate, kernel_name
 from faceswap_vfx.nuke.knobs import DYNAMIC_MENUS, FLAGS, INTERNAL_KNOBS, KNOB_TYPES
 from faceswap_vfx.nuke.script import NUKE_NODE_CLASSES
+from faceswap_vfx.nuke.shaders import kernel_source
 from faceswap_vfx.nuke.tcl import Node, parse_script
 from faceswap_vfx.params import PARAMS
 
@@ -138,8 +140,9 @@ def test_blink_nodes_embed_the_kernels_and_set_every_parameter():
     for child in blinks:
         source = child.value("kernelSource")
         kernel = re.search(r"^kernel (\w+) :", source, re.M).group(1)
-        stem = next(p.stem for p in SHADERS.glob("*.blink") if kernel_name(p.stem) == kernel)
-        assert source == (SHADERS / f"{stem}.blink").read_text()
+        stem = next(s for s in KERNELS if kernel_name(s) == kernel)
+        assert source == kernel_source(stem, "blink")  # the kernel with its prelude spliced in
+        assert not re.search(r"^\s*#include", source, re.M), f"{child.name}: unresolved #include"
         labels = set(re.findall(r'defineParam\(\w+, "(\w+)"', source))
         order = list(child.knobs)
         set_here = {k[len(kernel) + 1:] for k in order if k.startswith(kernel + "_")}

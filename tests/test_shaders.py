@@ -2,8 +2,10 @@
 
 BlinkScript only runs inside Nuke, so it is checked here for what can be checked without
 it: its structure, that its shared lines are the GLSL's (which test_shaders_gl.py runs),
-that its parameters match the schema, and, where g++ is installed, that it compiles as
-C++ against a stand-in of Blink's types (catching typos and undeclared names).
+that every kernel takes its helpers from the one prelude (mbb_common) and defines each
+function once, that its parameters match the schema, and, where g++ is installed, that
+the source the gizmo embeds compiles as C++ against a stand-in of Blink's types (catching
+typos, undeclared names and helpers spliced outside the kernel, where ``fetch`` is unknown).
 """
 
 from __future__ import annotations
@@ -11,24 +13,37 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
+import textwrap
 
 import pytest
 
+from faceswap_vfx.nuke import shaders
 from faceswap_vfx.nuke.blend_passes import KERNELS
 from faceswap_vfx.nuke.gizmos import kernel_name
+from faceswap_vfx.nuke.shaders import LANGUAGES, SHADERS, kernel_source
 from faceswap_vfx.params import PARAMS
 
-SHADERS = Path(__file__).resolve().parents[1] / "shaders"
 BEGIN, END = "// --- shared: begin ---", "// --- shared: end ---"
 BLINK_TO_GLSL = {"float4": "vec4", "int2": "ivec2", "float2": "vec2"}
-COMMON = ("clampi", "levelSize", "levelCount", "flipRow", "pixelTop")
+PRELUDE = "mbb_common"
+COMMON = ("clampi", "levelSize", "levelCount", "flipRow", "pixelTop", "sourceCoord",
+          "upsampled")
+# Functions outside the shared lines: image access and entry points, per language.
+OWN = {"glsl": {"fetch", "main"}, "blink": {"define", "fetch", "process"}}
+DEFINITION = re.compile(r"^\s*\w+ (\w+)\([^;]*\) \{$")
 
 
 def shared(text: str) -> list[str]:
     """The stripped lines between the shared markers."""
     lines = [line.strip() for line in text.splitlines()]
     return lines[lines.index(BEGIN) + 1:lines.index(END)]
+
+
+def outside(text: str) -> list[str]:
+    """The lines before and after the shared markers."""
+    lines = text.splitlines()
+    stripped = [line.strip() for line in lines]
+    return lines[:stripped.index(BEGIN)] + lines[stripped.index(END) + 1:]
 
 
 def to_glsl(line: str) -> str:
@@ -51,6 +66,11 @@ def functions(lines: list[str]) -> dict[str, str]:
     return out
 
 
+def definitions(lines: list[str]) -> list[str]:
+    """Names of the functions defined in ``lines``, in order, repeats kept."""
+    return [m.group(1) for m in map(DEFINITION.match, lines) if m]
+
+
 def blink_params(text: str) -> list[tuple[str, str]]:
     """(type, name) of the ``param:`` section."""
     section = text.split("param:", 1)[1].split("void define()", 1)[0]
@@ -61,19 +81,76 @@ def glsl_uniforms(text: str) -> list[tuple[str, str]]:
     return re.findall(r"^uniform (\w+) (\w+);", text, re.M)
 
 
-@pytest.mark.parametrize("stem", KERNELS)
+@pytest.mark.parametrize("stem", (PRELUDE, *KERNELS))
 def test_blink_and_glsl_share_their_lines(stem):
     blink, glsl = (SHADERS / f"{stem}.blink").read_text(), (SHADERS / f"{stem}.glsl").read_text()
     b, g = shared(blink), shared(glsl)
-    assert len(b) > 20
+    names = list(functions(g))
+    if stem == PRELUDE:
+        assert names == list(COMMON)
+    else:  # the kernel's own helpers, if any, then its body
+        assert names[-1] == "shade" and not set(names) & set(COMMON), names
     mismatch = [(i, x, y) for i, (x, y) in enumerate(zip(map(to_glsl, b), g, strict=False))
                 if x != y]
     assert not mismatch and len(b) == len(g), f"{stem}: first difference {mismatch[:1]}"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("stem", (PRELUDE, *KERNELS))
+def test_only_image_access_and_entry_points_are_outside_the_shared_lines(stem, language):
+    """So that the line-for-line comparison covers all the blend's logic."""
+    own = definitions(outside((SHADERS / f"{stem}.{language}").read_text()))
+    assert sorted(own) == ([] if stem == PRELUDE else sorted(OWN[language])), stem
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("stem", KERNELS)
+def test_every_kernel_takes_the_helpers_from_the_prelude_and_defines_each_once(stem, language):
+    raw = (SHADERS / f"{stem}.{language}").read_text()
+    assert re.findall(r'^\s*#include "(.*)"$', raw, re.M) == [f"{PRELUDE}.{language}"]
+    source = kernel_source(stem, language)
+    assert not re.search(r'#include\s+"', source)  # nothing left for a loader to resolve
+    if language == "glsl":
+        assert source.startswith("#version 330 core\n")
+    code = [line.split("//")[0] for line in source.splitlines()]
+    names = definitions(code)
+    assert len(names) == len(set(names)), f"{stem}.{language}: defined twice: {names}"
+    assert set(COMMON) <= set(names)
+    for name in names:  # defined before any use (GLSL needs it; Blink the same way)
+        first = next(i for i, line in enumerate(code) if re.search(rf"\b{name}\(", line))
+        assert DEFINITION.match(code[first]), f"{stem}.{language}: {name} used before defined"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_kernel_source_puts_the_prelude_where_the_include_stands_indented_as_it(language):
+    raw = (SHADERS / f"mbb_band.{language}").read_text()
+    include = re.search(r'^( *)#include "(.*)"$', raw, re.M)
+    prelude = (SHADERS / include.group(2)).read_text().rstrip("\n")
+    want = raw.replace(include.group(0), textwrap.indent(prelude, include.group(1)))
+    assert kernel_source("mbb_band", language) == want
+    if language == "blink":
+        assert include.group(1) == "  "  # inside the kernel, beside fetch and shade
+        assert "  int clampi(int v, int lo, int hi) {" in want.splitlines()
+
+
+def test_kernel_source_refuses_what_it_cannot_splice(tmp_path, monkeypatch):
+    monkeypatch.setattr(shaders, "SHADERS", tmp_path)
+    (tmp_path / "k.glsl").write_text('#version 330 core\n#include "p.blink"\n')
+    (tmp_path / "n.glsl").write_text('#include "q.glsl"\n')
+    (tmp_path / "m.glsl").write_text('#include "n.glsl"\n')
+    with pytest.raises(ValueError, match="unknown shader language"):
+        kernel_source("k", "hlsl")
+    with pytest.raises(ValueError, match="not a .glsl file"):
+        kernel_source("k", "glsl")
+    with pytest.raises(ValueError, match="cannot include"):
+        kernel_source("m", "glsl")
+    with pytest.raises(FileNotFoundError):
+        kernel_source("n", "glsl")
+
+
 @pytest.mark.parametrize("stem", KERNELS)
 def test_blink_kernel_structure_and_parameters_match_the_glsl(stem):
-    blink, glsl = (SHADERS / f"{stem}.blink").read_text(), (SHADERS / f"{stem}.glsl").read_text()
+    blink, glsl = kernel_source(stem, "blink"), kernel_source(stem, "glsl")
     assert re.search(rf"^kernel {kernel_name(stem)} : ImageComputationKernel<ePixelWise>$",
                      blink, re.M)
     assert blink.count("{") == blink.count("}") and blink.rstrip().endswith("};")
@@ -90,7 +167,7 @@ def test_blink_kernel_structure_and_parameters_match_the_glsl(stem):
 def test_schema_parameters_of_the_kernels_match_the_schema():
     seen = set()
     for stem in KERNELS:
-        blink = (SHADERS / f"{stem}.blink").read_text()
+        blink = kernel_source(stem, "blink")
         types = dict((n, t) for t, n in blink_params(blink))
         for var, label, default in re.findall(r'defineParam\((\w+), "(\w+)", ([^;]+)\);', blink):
             if label not in PARAMS:
@@ -101,14 +178,6 @@ def test_schema_parameters_of_the_kernels_match_the_schema():
             assert types[var] == {"int": "int", "float": "float"}[p.kind], (stem, label)
             assert float(default.rstrip("f")) == p.default, (stem, label, default)
     assert seen == {"plate_levels", "mask_sigma"}
-
-
-def test_common_helpers_are_the_same_in_every_kernel():
-    bodies = {stem: functions(shared((SHADERS / f"{stem}.glsl").read_text())) for stem in KERNELS}
-    for name in COMMON:
-        texts = {stem: fns[name] for stem, fns in bodies.items()}
-        assert len(set(texts.values())) == 1, f"{name} differs between kernels"
-    assert bodies["mbb_band"]["upsampled"] == bodies["mbb_collapse"]["upsampled"]
 
 
 BLINK_STAND_IN = r"""
@@ -145,9 +214,10 @@ def test_blink_compiles_as_cpp_against_a_stand_in(stem, tmp_path):
     gxx = shutil.which("g++")
     if gxx is None:
         pytest.skip("g++ is not installed (apt-get install g++): BlinkScript compile check")
-    shim = tmp_path / "blink.h"
+    shim, kernel = tmp_path / "blink.h", tmp_path / f"{stem}.blink"
     shim.write_text(BLINK_STAND_IN)
+    kernel.write_text(kernel_source(stem, "blink"))  # what the gizmo embeds
     run = subprocess.run([gxx, "-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-include",
-                          str(shim), "-x", "c++", str(SHADERS / f"{stem}.blink")],
+                          str(shim), "-x", "c++", str(kernel)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

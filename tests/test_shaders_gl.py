@@ -11,7 +11,6 @@ can be made.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,11 +18,11 @@ import torch
 
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.nuke.blend_passes import INPUTS, KERNELS, blend_passes, output
+from faceswap_vfx.nuke.shaders import kernel_source
 
 moderngl = pytest.importorskip("moderngl", reason="moderngl is not installed (pip install "
                                                   "moderngl): the GLSL blend test needs it")
 
-SHADERS = Path(__file__).resolve().parents[1] / "shaders"
 VERTEX = "#version 330 core\nin vec2 pos;\nvoid main() { gl_Position = vec4(pos, 0.0, 1.0); }\n"
 
 
@@ -34,7 +33,7 @@ class GLBlend:
         self.ctx = ctx
         self.programs = {}
         for stem in KERNELS:
-            source = (SHADERS / f"{stem}.glsl").read_text()
+            source = kernel_source(stem, "glsl")  # mbb_common.glsl spliced in
             images = re.findall(r"^uniform sampler2D (\w+);", source, re.M)
             self.programs[stem] = (ctx.program(vertex_shader=VERTEX, fragment_shader=source),
                                    images)

@@ -9,7 +9,6 @@ now (so a schema change means regenerating them). Register a gizmo with
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from faceswap_vfx import params as schema
 from faceswap_vfx.nuke.blend_passes import INPUTS, blend_passes, output
@@ -22,13 +21,11 @@ from faceswap_vfx.nuke.knobs import (
     tab,
 )
 from faceswap_vfx.nuke.script import NodeSpec, write_gizmo
+from faceswap_vfx.nuke.shaders import kernel_source
 from faceswap_vfx.nuke.tcl import quote
 
 GIZMOS: dict[str, Callable[[], str]] = {}
 """Gizmo name -> builder of its ``.gizmo`` text, in menu order."""
-
-SHADERS = Path(__file__).resolve().parents[2] / "shaders"
-"""The kernels' folder in a source checkout (the generator embeds them)."""
 
 
 def python(call: str) -> str:
@@ -90,7 +87,8 @@ def face_swap() -> str:
              internal("Int_Knob", "result_last", value="1", flags=("+INVISIBLE",)),
              internal("Link_Knob", "result_colorspace", "result colour space",
                       text="result.colorspace")]
-    for group, label in (("blend", "Blend"), ("faces", "Faces"), ("colour", "Colour")):
+    for group, label in (("expression", "Expression"), ("blend", "Blend"), ("faces", "Faces"),
+                         ("colour", "Colour")):
         knobs += [tab(group, label), *_group_knobs(group, skip=main)]
     shown = "parent.show_result && frame >= parent.result_first && frame <= parent.result_last"
     nodes = [
@@ -135,7 +133,7 @@ def multi_band_blend() -> str:
     for p in blend_passes():
         k = kernel_name(p.kernel)
         if p.kernel not in sources:
-            sources[p.kernel] = (SHADERS / f"{p.kernel}.blink").read_text()
+            sources[p.kernel] = kernel_source(p.kernel, "blink")
         values = [("kernelSource", quote(sources[p.kernel])),
                   ("useGPUIfAvailable", "{{parent.use_gpu}}"), ("rebuild", '""'),
                   (f"{k}_level", str(p.level)), (f"{k}_fullSize", "{{width} {height}}")]
