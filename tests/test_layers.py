@@ -22,8 +22,9 @@ ALLOWED = {
     "demo": {"errors", "params", "core", "io", "face", "samples", "model", "train", "render"},
     "farm": {"errors", "params", "io"},
     "eval": {"errors", "params", "core", "io", "model", "train"},
-    # ui: only ui/preview_engine.py (the worker process) goes beyond errors and params
-    "ui": {"errors", "params", "core", "io", "face", "render"},
+    # ui: only the worker process's modules (ui/preview_engine.py, ui/gl_blend.py, which runs
+    # the gizmo's GLSL passes from nuke/) go beyond errors and params
+    "ui": {"errors", "params", "core", "io", "face", "render", "nuke"},
     "cli": {"errors", "params", "core", "io", "face", "samples", "model", "train", "render",
             "nuke", "demo", "farm", "ui", "eval"},
 }

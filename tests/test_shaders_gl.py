@@ -1,7 +1,8 @@
 """The GLSL multi-band blend, run for real in a headless GL context, against core.blend.
 
 The passes are those of the MultiBandBlend gizmo (faceswap_vfx.nuke.blend_passes), on
-RGBA32F canvases with the origin at the bottom-left as in Nuke. Tolerance, float32 on
+RGBA32F canvases with the origin at the bottom-left as in Nuke, driven by the preview's
+GL blend (faceswap_vfx.ui.gl_blend), so these tests cover both. Tolerance, float32 on
 both sides: max |GLSL - core| <= 1e-6 + 1e-7 * max |input| (measured: about 7e-9 of the
 peak with HDR inputs up to 65504). Needs moderngl and an EGL driver (Mesa's llvmpipe:
 apt-get install libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri); skips when no GL context
@@ -10,85 +11,29 @@ can be made.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 import torch
 
 from faceswap_vfx.core.blend import multiband_blend
-from faceswap_vfx.nuke.blend_passes import INPUTS, KERNELS, blend_passes, output
-from faceswap_vfx.nuke.shaders import kernel_source
+from faceswap_vfx.nuke.blend_passes import MAX_LEVELS
 
-moderngl = pytest.importorskip("moderngl", reason="moderngl is not installed (pip install "
-                                                  "moderngl): the GLSL blend test needs it")
+pytest.importorskip("moderngl", reason="moderngl is not installed (pip install moderngl): "
+                                       "the GLSL blend test needs it")
 
-VERTEX = "#version 330 core\nin vec2 pos;\nvoid main() { gl_Position = vec4(pos, 0.0, 1.0); }\n"
-
-
-class GLBlend:
-    """The blend's passes as draws of a full-screen triangle, one RGBA32F canvas each."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.programs = {}
-        for stem in KERNELS:
-            source = kernel_source(stem, "glsl")  # mbb_common.glsl spliced in
-            images = re.findall(r"^uniform sampler2D (\w+);", source, re.M)
-            self.programs[stem] = (ctx.program(vertex_shader=VERTEX, fragment_shader=source),
-                                   images)
-        self.triangle = ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
-
-    def __call__(self, face: np.ndarray, plate: np.ndarray, mask: np.ndarray,
-                 plate_levels: int, mask_sigma: float) -> np.ndarray:
-        """face, plate: (H, W, 4) float32 top-left origin; mask: (H, W). Returns (H, W, 4)."""
-        h, w = plate.shape[:2]
-        flip = np.ascontiguousarray  # numpy rows top-down -> GL rows bottom-up and back
-        canvases = {name: self.ctx.texture((w, h), 4, flip(image[::-1]).tobytes(), dtype="f4")
-                    for name, image in zip(INPUTS, (plate, face, np.repeat(mask[..., None], 4, 2)),
-                                           strict=True)}
-        passes = blend_passes()
-        try:
-            for p in passes:
-                program, images = self.programs[p.kernel]
-                target = self.ctx.texture((w, h), 4, dtype="f4")
-                fbo = self.ctx.framebuffer([target])
-                fbo.use()
-                for unit, (image, source) in enumerate(zip(images, p.inputs, strict=True)):
-                    canvases[source].use(unit)
-                    program[image].value = unit
-                program["level"].value = p.level
-                program["fullSize"].value = (w, h)
-                for name, value in (("axis", p.axis), ("maskSigma", mask_sigma),
-                                    ("plateLevels", plate_levels)):
-                    if name in program:
-                        program[name].value = value
-                vao = self.ctx.vertex_array(program, [(self.triangle, "2f", "pos")])
-                vao.render(moderngl.TRIANGLES)
-                vao.release()
-                fbo.release()
-                canvases[p.name] = target
-            out = np.frombuffer(canvases[output(passes)].read(), "f4").reshape(h, w, 4)
-            return out[::-1].copy()
-        finally:
-            for texture in canvases.values():
-                texture.release()
+from faceswap_vfx.ui.gl_blend import NoGLContext, gl_blend  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def gl_blend():
-    errors = []
-    for backend in ("egl", None):
-        try:
-            ctx = (moderngl.create_standalone_context(backend=backend) if backend
-                   else moderngl.create_standalone_context())
-            break
-        except Exception as exc:  # noqa: BLE001 (any driver failure means: no context)
-            errors.append(f"{backend or 'default'}: {exc}")
-    else:
-        pytest.skip("no headless GL context could be created (" + "; ".join(errors) + ")")
-    yield GLBlend(ctx)
-    ctx.release()
+def glsl():
+    """The preview's GLSL blend (faceswap_vfx.ui.gl_blend), which these tests drive."""
+    try:
+        blend = gl_blend()
+    except NoGLContext as exc:
+        pytest.skip(str(exc))
+    yield blend
+    blend.release()
+    blend.ctx.release()
 
 
 def core_blend(face, plate, mask, plate_levels, mask_sigma) -> np.ndarray:
@@ -119,17 +64,32 @@ def tolerance(*images: np.ndarray) -> float:
     (50, 33, 3, 4.0),   # blur wider than the coarse levels (replicated edges)
     (1, 7, 1, 2.0),     # one row: one level
 ])
-def test_glsl_blend_matches_core(gl_blend, h, w, plate_levels, mask_sigma):
+def test_glsl_blend_matches_core(glsl, h, w, plate_levels, mask_sigma):
     face, plate, mask = hdr_case(h, w, seed=h * w)
-    got = gl_blend(face, plate, mask, plate_levels, mask_sigma)
     want = core_blend(face, plate, mask, plate_levels, mask_sigma)
-    assert np.abs(got - want).max() <= tolerance(face, plate)
+    for levels in (None, MAX_LEVELS):  # the levels this size has (preview), the gizmo's plan
+        got = glsl(face, plate, mask, plate_levels, mask_sigma, levels)
+        assert np.abs(got - want).max() <= tolerance(face, plate), levels
 
 
-def test_the_comparison_sees_a_wrong_blend(gl_blend):
+def test_the_comparison_sees_a_wrong_blend(glsl):
     face, plate, mask = hdr_case(37, 45, seed=7)
-    got = gl_blend(face, plate, mask, 2, 1.7)
+    got = glsl(face, plate, mask, 2, 1.7)
     for wrong in (core_blend(face, plate, mask[::-1].copy(), 2, 1.7),  # mask upside down
                   core_blend(face, plate, mask, 3, 1.7),                # one level less
                   core_blend(face, plate, mask, 2, 1.2)):               # softer mask
         assert np.abs(got - wrong).max() > 100 * tolerance(face, plate)
+
+
+def test_the_preview_blend_matches_core_on_a_preview_sized_roi(glsl):
+    """The tensor entry point the preview uses (as core.blend.multiband_blend is called by
+    core.composite.blend_under): three channels, a hard mask, a face-sized ROI."""
+    face, plate, mask = hdr_case(301, 287, seed=3)
+    t = lambda a: torch.from_numpy(np.moveaxis(a, -1, 0).copy())[None]  # noqa: E731
+    source, target, hard = t(face[..., :3]), t(plate[..., :3]), t(mask[..., None])
+    want = multiband_blend(source, target, hard, plate_levels=2, mask_sigma=2.0)
+    got = glsl.multiband_blend(source, target, hard, plate_levels=2, mask_sigma=2.0)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert (got - want).abs().max().item() <= tolerance(face, plate)
+    wrong = multiband_blend(source, target, hard, plate_levels=3, mask_sigma=2.0)
+    assert (got - wrong).abs().max().item() > 100 * tolerance(face, plate)

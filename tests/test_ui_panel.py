@@ -261,6 +261,40 @@ def test_worker_answers_a_bad_request_with_an_error():
     assert all(r["error"].startswith("bad request") for r in replies)
 
 
+def test_the_preview_blends_with_gl_when_it_can_and_with_python_otherwise(demo_shot,
+                                                                         monkeypatch):
+    """Same preview image from either blend (8-bit display values, within one code)."""
+    pytest.importorskip("moderngl")
+    from faceswap_vfx.ui import gl_blend
+    from faceswap_vfx.ui.preview_engine import PreviewEngine
+    from faceswap_vfx.ui.preview_worker import answer
+
+    try:
+        gl_blend.create_context().release()
+    except gl_blend.NoGLContext as exc:
+        pytest.skip(str(exc))
+    shot = schema.load_shot(demo_shot)
+    request = {"id": 1, "params": shot.params, "inputs": shot.inputs,
+               "cwd": str(demo_shot.parent)}
+    monkeypatch.chdir(demo_shot.parent)
+    gl_engine = PreviewEngine()
+    gl = gl_engine.render(shot.params, shot.inputs)
+    assert gl.faces == 1 and gl.blend == "gl"
+    assert answer(gl_engine, request)["blend"] == "gl"  # what the panel's status line shows
+
+    def no_context():
+        raise gl_blend.NoGLContext("no context, as the test says")
+
+    monkeypatch.setattr(gl_blend, "create_context", no_context)
+    engine = PreviewEngine()
+    python = engine.render(shot.params, shot.inputs)
+    assert python.faces == 1 and python.blend == "python"
+    assert answer(engine, request)["blend"] == "python"
+    face = gl.mask > 0
+    assert (np.abs(python.swap.astype(int) - python.plate).max(-1)[face] > 8).sum() > 100
+    assert np.abs(gl.swap.astype(int) - python.swap).max() <= 1
+
+
 def test_panel_command_help_has_an_example(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["panel", "--help"])
@@ -309,6 +343,8 @@ def test_a_blend_slider_changes_the_shot_and_the_preview_without_the_network(pan
     changed = np.abs(pixels(after.swap).astype(int) - pixels(before.swap)).max(-1) > 2
     assert changed.sum() > 200
     assert "blend (cached face)" in panel.status.text()
+    assert after.blend in ("gl", "python")
+    assert {"gl": "GL blend", "python": "Python blend"}[after.blend] in panel.status.text()
 
     sent = panel.client.sent  # a drag: many values while the worker computes one
     sigma = panel.editors["mask_sigma"]

@@ -12,6 +12,7 @@ there is the plate's own, bit for bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,11 @@ from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.geometry import apply
 from faceswap_vfx.core.mask import face_polygon, polygon_mask, soft_mask
 from faceswap_vfx.core.warp import warp_affine
+
+Blend = Callable[..., torch.Tensor]
+"""``blend(source, target, mask, plate_levels=, mask_sigma=) -> out``: an implementation of
+:func:`~faceswap_vfx.core.blend.multiband_blend` (same shapes, same result within float32
+rounding), e.g. the preview's GLSL one."""
 
 
 @dataclass(frozen=True)
@@ -84,14 +90,14 @@ def warp_face(generated: torch.Tensor, roi_from_crop: np.ndarray, roi_size: tupl
 def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
               landmarks_roi: np.ndarray, *, plate_levels: int = 2, mask_sigma: float = 2.0,
               mask_grow: float = 0.0, edge_feather: float = 4.0,
-              matte: np.ndarray | None = None, matte_mode: str = "multiply"
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+              matte: np.ndarray | None = None, matte_mode: str = "multiply",
+              blend: Blend = multiband_blend) -> tuple[torch.Tensor, torch.Tensor]:
     """Blend the warped face into the plate's ROI.
 
     target, warped: (1, C, h, w) in the blend colour space, same device and dtype; cover:
     (1, 1, h, w) from :func:`warp_face`. landmarks_roi: (68, 2) in ROI pixels. matte:
     optional (h, w) float in [0, 1], multiplied with (``"multiply"``) or used instead of
-    (``"replace"``) the landmark mask.
+    (``"replace"``) the landmark mask. blend: the multi-band blend to use (:data:`Blend`).
     Returns ``(out, alpha)``: (1, C, h, w) blended ROI and (1, 1, h, w) final alpha;
     ``out`` equals ``target`` (same values) wherever ``alpha`` is 0.
     """
@@ -107,21 +113,22 @@ def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
     alpha_t = alpha_t * cover
     source = cover * warped + (1 - cover) * target
     return blend_under(target, source, alpha_t, plate_levels=plate_levels,
-                       mask_sigma=mask_sigma), alpha_t
+                       mask_sigma=mask_sigma, blend=blend), alpha_t
 
 
 def blend_under(target: torch.Tensor, source: torch.Tensor, alpha: torch.Tensor, *,
-                plate_levels: int = 2, mask_sigma: float = 2.0) -> torch.Tensor:
+                plate_levels: int = 2, mask_sigma: float = 2.0,
+                blend: Blend = multiband_blend) -> torch.Tensor:
     """Algorithm 1 under the hard mask ``alpha > 0.5`` (the blend smooths it level by
     level), then laid over ``target`` with ``alpha``, the soft final edge.
 
     target, source: (B, C, h, w), same device and dtype; alpha: (B, 1, h, w) in [0, 1].
+    blend: the multi-band blend to use (:data:`Blend`).
     Returns (B, C, h, w): ``target + alpha * (blended - target)``, the values of ``target``
     wherever ``alpha`` is 0.
     """
     hard = (alpha > 0.5).to(target.dtype)
-    blended = multiband_blend(source, target, hard, plate_levels=plate_levels,
-                              mask_sigma=mask_sigma)
+    blended = blend(source, target, hard, plate_levels=plate_levels, mask_sigma=mask_sigma)
     return blended.sub_(target).mul_(alpha).add_(target)
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from faceswap_vfx.core.composite import Roi, blend_roi, face_roi, roi_pad, warp_face
+from faceswap_vfx.core.blend import multiband_blend
+from faceswap_vfx.core.composite import Blend, Roi, blend_roi, face_roi, roi_pad, warp_face
 from faceswap_vfx.core.geometry import apply, invert
 from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.io.colour import convert
@@ -132,10 +133,12 @@ def inverse_warp(jobs: Sequence[FaceJob], params: dict[str, Any],
 
 
 def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
-                matte: np.ndarray | None = None, device: torch.device | str = "cpu") -> None:
+                matte: np.ndarray | None = None, device: torch.device | str = "cpu",
+                blend: Blend = multiband_blend) -> None:
     """Stage 4: the multi-band blend of each face into the plate (in place), the
     ``faceswap.mask`` channel, and ``A`` when ``output_alpha``. matte: optional (H, W)
-    over the data window."""
+    over the data window. blend: the multi-band blend's implementation
+    (:data:`~faceswap_vfx.core.composite.Blend`; the preview may pass its GLSL one)."""
     part = image.part
     alphas = []
     cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
@@ -147,7 +150,7 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
             plate_levels=params["plate_levels"], mask_sigma=params["mask_sigma"],
             mask_grow=params["mask_grow"], edge_feather=params["edge_feather"],
             matte=None if matte is None else matte[j.roi.slices],
-            matte_mode=params["matte_mode"])
+            matte_mode=params["matte_mode"], blend=blend)
         out_rgb = convert(to_numpy(out), cs_blend, cs_plate, params["ocio_config"])
         a = alpha[0, 0].cpu().numpy()
         write_rgb(part, j.roi.slices, out_rgb, a > 0)

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from faceswap_vfx.core.blend import multiband_blend
+from faceswap_vfx.core.composite import Blend
 from faceswap_vfx.errors import SizeMismatchError, TrackError
 from faceswap_vfx.face.align_file import Alignment
 from faceswap_vfx.face.track import NO_FACE
@@ -198,21 +200,23 @@ class MultiBandBlend(Node):
     """Blend each face into the plate (Algorithm 1) under the landmark mask and matte.
 
     The matte: the ``"matte"`` value of a :class:`ReadMatte` earlier in the graph (read
-    ahead with the plate), else read here from ``matte``."""
+    ahead with the plate), else read here from ``matte``. ``blend``: the multi-band
+    blend's implementation (default :func:`~faceswap_vfx.core.blend.multiband_blend`)."""
 
     inputs = ("frame", "image", "warped")
     outputs = ("blended",)
     params = ("plate_levels", "mask_sigma", "mask_grow", "edge_feather", "matte",
               "matte_channel", "matte_mode", "blend_colorspace", "output_alpha")
 
-    def __init__(self, device: torch.device | str = "cpu", matte: ImageSequence | None = None):
-        self.device, self.matte = device, matte
+    def __init__(self, device: torch.device | str = "cpu", matte: ImageSequence | None = None,
+                 blend: Blend = multiband_blend):
+        self.device, self.matte, self.blend = device, matte, blend
 
     def run(self, values, params):
         matte = values["matte"] if "matte" in values else \
             ReadMatte(self.matte).run(values, params)["matte"]
         image = values["image"]
-        blend_faces(image, values["warped"], params, matte, self.device)
+        blend_faces(image, values["warped"], params, matte, self.device, self.blend)
         image.part.set_attribute(STATUS, "string", "swapped" if values["warped"] else "no face")
         if params.get("identity"):
             image.part.set_attribute(IDENTITY, "string", params["identity"])

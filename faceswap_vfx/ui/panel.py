@@ -40,6 +40,8 @@ OK_STYLE = "color: #60b060;"
 
 
 COLLAPSED = ("colour", "faces")
+BLEND_NAMES = {"gl": "GL blend", "python": "Python blend"}
+"""The status line's words for the worker's ``blend`` answer."""
 """Groups shown folded: set once per show or per shot; the panel is for tuning the rest."""
 
 
@@ -380,6 +382,8 @@ class ShotPanel(QtWidgets.QWidget):
         faces = f"{result.faces} face" + ("" if result.faces == 1 else "s")
         work = "network + blend" if result.network else "blend (cached face)"
         text = f"{faces} · {work} {result.ms:.0f} ms"
+        if result.blend:
+            text += " · " + BLEND_NAMES.get(result.blend, result.blend)
         if result.band is not None:
             text += f" · band {result.level} from the {result.band_source}"
         self.status.setText(text)

@@ -55,6 +55,8 @@ class PreviewResult:
     network: bool = False
     notes: list[str] = field(default_factory=list)
     ms: float = 0.0
+    blend: str = ""
+    """Which multi-band blend the worker ran: "gl", "python", or "" (none)."""
 
     @classmethod
     def from_message(cls, m: dict[str, Any]) -> PreviewResult:
@@ -63,7 +65,7 @@ class PreviewResult:
                    None if m.get("band") is None else to_qimage(m["band"]),
                    int(m.get("level", 0)), int(m.get("levels", 0)), m.get("band_source", ""),
                    int(m.get("faces", 0)), bool(m.get("network")), list(m.get("notes", [])),
-                   float(m.get("ms", 0.0)))
+                   float(m.get("ms", 0.0)), str(m.get("blend", "")))
 
 
 class PreviewClient(QtCore.QObject):

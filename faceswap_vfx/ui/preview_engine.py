@@ -6,6 +6,11 @@ read (:data:`BLEND_STAGE`, taken from the render nodes' declarations) re-crops (
 warps and blends again without the network. Everything the preview shows is display-
 referred 8-bit, reduced to at most ``max_side`` pixels for the view.
 
+The blend runs on the GPU, the GLSL passes of the MultiBandBlend gizmo
+(:mod:`faceswap_vfx.ui.gl_blend`), when a headless GL context can be made, else in Python
+(:func:`faceswap_vfx.core.blend.multiband_blend`); both give the same image within float32
+rounding. :attr:`Preview.blend` says which ran.
+
 This module imports torch (through render/): the UI thread never imports it.
 """
 
@@ -25,7 +30,8 @@ import numpy as np
 import torch
 
 from faceswap_vfx import params as schema
-from faceswap_vfx.core.blend import blend_levels
+from faceswap_vfx.core.blend import blend_levels, multiband_blend
+from faceswap_vfx.core.composite import Blend
 from faceswap_vfx.core.pyramid import laplacian_pyramid, pyr_up
 from faceswap_vfx.errors import ParameterError
 from faceswap_vfx.face.align_file import Alignment, load_alignment
@@ -49,7 +55,8 @@ class Preview:
     ``level`` of the swap around the largest face, mid-grey elsewhere (1: the coarsest of
     ``levels``, the blend's pyramid depth there; 0 without a face). ``band_source`` says
     whether the blend takes that band from the plate or from the face. ``network``: the
-    faces were generated now, not taken from the cache."""
+    faces were generated now, not taken from the cache. ``blend``: which multi-band blend
+    ran, ``"gl"`` or ``"python"`` (empty when none ran)."""
 
     frame: int
     frames: list[int]
@@ -62,6 +69,7 @@ class Preview:
     band_source: str = ""
     faces: int = 0
     network: bool = False
+    blend: str = ""
     notes: list[str] = field(default_factory=list)
 
 
@@ -113,6 +121,7 @@ class PreviewEngine:
         self._alignment: tuple[tuple, Alignment] | None = None
         self._detected: OrderedDict[tuple, Alignment] = OrderedDict()
         self._generated: OrderedDict[tuple, list[torch.Tensor | None]] = OrderedDict()
+        self._blend: tuple[str, Blend] | None = None
         self.network_runs = 0
         """How many times the network ran (for tests and the log)."""
 
@@ -132,6 +141,7 @@ class PreviewEngine:
         notes: list[str] = []
         jobs: list[FaceJob] = []
         network = False
+        blend_name = ""
         if not params["model"] or not params["identity"]:
             notes.append("no model or identity (render parameters): showing the plate")
             plate_view = swap_view = self._view(image.part, params)
@@ -147,8 +157,9 @@ class PreviewEngine:
             jobs, network = self._jobs(image, faces, (source, frame), params, model, device)
             InverseWarp(device).run({"jobs": jobs}, params)
             matte = ImageSequence.find(params["matte"]) if params["matte"] else None
-            MultiBandBlend(device, matte).run({"frame": frame, "image": image,
-                                               "warped": jobs}, params)
+            blend_name, blend = self.blend()
+            MultiBandBlend(device, matte, blend).run({"frame": frame, "image": image,
+                                                      "warped": jobs}, params)
             swap_view = self._view(image.part, params)
             alpha = _in_display(image.part, image.part.channels[MASK_CHANNEL]
                                 .astype(np.float32), 0.0)
@@ -157,12 +168,29 @@ class PreviewEngine:
                 notes.append(f"no face tracked on frame {frame}: the plate is kept")
         preview = Preview(frame, list(seq.frames), reduce(plate_view, max_side),
                           reduce(swap_view, max_side), reduce(mask, max_side),
-                          faces=len(jobs), network=network, notes=notes)
+                          faces=len(jobs), network=network, notes=notes,
+                          blend=blend_name if jobs else "")
         if jobs:
             preview.levels = blend_levels(*_largest(jobs).roi.size)
             if level > 0:
                 self._band(preview, image.part, jobs, params, level, max_side)
         return preview
+
+    def blend(self) -> tuple[str, Blend]:
+        """The multi-band blend the preview uses, ``("gl", blend)`` or ``("python", blend)``:
+        the GLSL one when a headless GL context can be made (tried once), else core's."""
+        if self._blend is None:
+            from faceswap_vfx.ui.gl_blend import NoGLContext, gl_blend
+
+            try:
+                gl = gl_blend()
+            except NoGLContext as exc:
+                log.info("preview blend: Python (%s)", exc)
+                self._blend = ("python", multiband_blend)
+            else:
+                log.info("preview blend: GL (%s)", gl.ctx.info.get("GL_RENDERER", "?"))
+                self._blend = ("gl", gl.multiband_blend)
+        return self._blend
 
     # --- caches -------------------------------------------------------------------------
     def sequence(self, pattern: str) -> ImageSequence:

@@ -49,7 +49,8 @@ def answer(engine, request: dict[str, Any]) -> dict[str, Any]:
         "mask": _image(preview.mask),
         "band": None if preview.band is None else _image(preview.band),
         "level": preview.level, "levels": preview.levels, "band_source": preview.band_source,
-        "faces": preview.faces, "network": preview.network, "notes": preview.notes,
+        "faces": preview.faces, "network": preview.network, "blend": preview.blend,
+        "notes": preview.notes,
         "ms": round(1000 * (time.perf_counter() - t0), 1),
     }
 
