@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from faceswap_vfx.errors import ModelFileError
+from faceswap_vfx.model.export import prepare_input, restore_output
 
 DIRECTION_FORMAT = "faceswap_vfx.latent_direction"
 DIRECTION_VERSION = 1
@@ -150,21 +150,9 @@ class LatentEdit(nn.Module):
         self.register_buffer("offset", offset.detach().float().reshape(1, -1, 1, 1).clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.size(1) < 3:
-            raise ValueError("expected a (B, C, H, W) tensor with C >= 3 (RGB first)")
-        rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0)
-        h, w = rgb.size(2), rgb.size(3)
-        r = self.resolution
-        resized = h != r or w != r
-        if resized:
-            rgb = F.interpolate(rgb, size=(r, r), mode="bilinear", align_corners=False,
-                                antialias=True)
+        rgb, resized = prepare_input(x, self.resolution)
         z = self.encoder(rgb)
         if z.shape[1:] != self.offset.shape[1:]:
             raise ValueError(f"latent is {tuple(z.shape[1:])}, the offset "
                              f"{tuple(self.offset.shape[1:])}")
-        y = self.decoder(z + self.offset.to(z.dtype))
-        if resized:
-            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False,
-                              antialias=True).clamp(0.0, 1.0)
-        return y
+        return restore_output(self.decoder(z + self.offset.to(z.dtype)), x, resized)

@@ -38,20 +38,29 @@ class SwapModule(nn.Module):
         self.resolution = resolution
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.size(1) < 3:
-            raise ValueError("expected a (1, C, H, W) tensor with C >= 3 (RGB first)")
-        rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0)
-        h, w = rgb.size(2), rgb.size(3)
-        r = self.resolution
-        resized = h != r or w != r
-        if resized:
-            rgb = F.interpolate(rgb, size=(r, r), mode="bilinear", align_corners=False,
-                                antialias=True)
-        y = self.decoder(self.encoder(rgb))
-        if resized:
-            y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False,
-                              antialias=True).clamp(0.0, 1.0)
-        return y
+        rgb, resized = prepare_input(x, self.resolution)
+        return restore_output(self.decoder(self.encoder(rgb)), x, resized)
+
+
+def prepare_input(x: torch.Tensor, resolution: int) -> tuple[torch.Tensor, bool]:
+    """``(B, C>=3, H, W)`` -> the network's ``(B, 3, r, r)`` input in [0, 1] (NaN/inf
+    cleaned, resized antialiased when H, W differ) and whether it was resized."""
+    if x.dim() != 4 or x.size(1) < 3:
+        raise ValueError("expected a (1, C, H, W) tensor with C >= 3 (RGB first)")
+    rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0)
+    resized = rgb.size(2) != resolution or rgb.size(3) != resolution
+    if resized:
+        rgb = F.interpolate(rgb, size=(resolution, resolution), mode="bilinear",
+                            align_corners=False, antialias=True)
+    return rgb, resized
+
+
+def restore_output(y: torch.Tensor, x: torch.Tensor, resized: bool) -> torch.Tensor:
+    """The network's output back at the input's size (the inverse of :func:`prepare_input`)."""
+    if resized:
+        y = F.interpolate(y, size=(x.size(2), x.size(3)), mode="bilinear",
+                          align_corners=False, antialias=True).clamp(0.0, 1.0)
+    return y
 
 
 def export_level(model: CombNetwork, alpha: float) -> int:

@@ -139,32 +139,28 @@ def split_words(text: str, first_line: int = 1) -> list[list[Word]]:
     return commands
 
 
-def _matching_brace(text: str, start: int, line: int) -> int:
+def _matching(text: str, start: int, line: int, opening: str, closing: str) -> int:
+    """Index of the ``closing`` character that balances the ``opening`` one at ``start``
+    (backslash escapes skipped)."""
     depth, i = 0, start
     while i < len(text):
         c = text[i]
         if c == "\\":
             i += 2
             continue
-        depth += (c == "{") - (c == "}")
+        depth += (c == opening) - (c == closing)
         if depth == 0:
             return i
         i += 1
-    raise ValueError(f"line {line}: unbalanced '{{'")
+    raise ValueError(f"line {line}: unbalanced '{opening}'")
+
+
+def _matching_brace(text: str, start: int, line: int) -> int:
+    return _matching(text, start, line, "{", "}")
 
 
 def _matching_bracket(text: str, start: int, line: int) -> int:
-    depth, i = 0, start
-    while i < len(text):
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        depth += (c == "[") - (c == "]")
-        if depth == 0:
-            return i
-        i += 1
-    raise ValueError(f"line {line}: unbalanced '['")
+    return _matching(text, start, line, "[", "]")
 
 
 def _quoted(text: str, i: int, line: int) -> tuple[str, int, int]:
