@@ -253,22 +253,11 @@ def save_shot(shot: Shot, path: str | Path) -> None:
 
 def load_shot(path: str | Path) -> Shot:
     """Read a shot file; unknown or out-of-range values raise errors naming the file."""
-    path = Path(path)
-    try:
-        body = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ShotFileError("shot file not found", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShotFileError(f"shot file is not readable JSON: {exc}", path=path) from None
-    if not isinstance(body, dict) or body.get("format") != SHOT_FORMAT:
-        raise ShotFileError(f"not a shot file (expected format {SHOT_FORMAT!r})", path=path)
-    version = body.get("version")
-    if not isinstance(version, int) or version < 1:
-        raise ShotFileError(f"shot file has no valid version: {version!r}", path=path)
-    if version > SHOT_VERSION:
-        raise ShotVersionError(
-            f"shot file is version {version}, this faceswap_vfx reads up to {SHOT_VERSION}:"
-            " update faceswap_vfx", path=path)
+    from faceswap_vfx.io.versioned import check_version, read_json
+
+    body = read_json(path, "shot file", ShotFileError)
+    check_version(body, path, fmt=SHOT_FORMAT, version=SHOT_VERSION, kind="a shot file",
+                  error=ShotFileError, newer=ShotVersionError)
     raw = body.get("params", {})
     if not isinstance(raw, dict):
         raise ShotFileError("shot file 'params' is not an object", path=path)

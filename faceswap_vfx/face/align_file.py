@@ -20,6 +20,7 @@ import faceswap_vfx
 from faceswap_vfx.errors import AlignFileError
 from faceswap_vfx.face.track import FLAGS, NO_FACE
 from faceswap_vfx.io.atomic import atomic_write_text
+from faceswap_vfx.io.versioned import check_version, read_json
 
 ALIGN_FORMAT = "faceswap_vfx.align"
 ALIGN_VERSION = 1
@@ -145,15 +146,8 @@ def _array(value: Any, shape: tuple[int, ...], what: str, path: Path) -> np.ndar
 def from_json(body: Any, path: str | Path = "<json>") -> Alignment:
     """Parse the file's JSON object; :class:`AlignFileError` naming ``path`` if invalid."""
     path = Path(path)
-    if not isinstance(body, dict) or body.get("format") != ALIGN_FORMAT:
-        raise AlignFileError(f"not an alignment file (expected format {ALIGN_FORMAT!r})",
-                             path=path)
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise AlignFileError(f"alignment file has no valid version: {version!r}", path=path)
-    if version > ALIGN_VERSION:
-        raise AlignFileError(f"alignment file is version {version}, this faceswap_vfx reads "
-                             f"up to {ALIGN_VERSION}: update faceswap_vfx", path=path)
+    check_version(body, path, fmt=ALIGN_FORMAT, version=ALIGN_VERSION,
+                  kind="an alignment file", error=AlignFileError)
     try:
         plate, crop = body["plate"], body["crop"]
         alignment = Alignment(
@@ -186,11 +180,4 @@ def from_json(body: Any, path: str | Path = "<json>") -> Alignment:
 def load_alignment(path: str | Path) -> Alignment:
     """Read an alignment file. Raises :class:`AlignFileError` naming the file if it is
     missing, not JSON, not an alignment file, malformed, or of a newer version."""
-    path = Path(path)
-    try:
-        body = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise AlignFileError("alignment file not found", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AlignFileError(f"alignment file is not readable JSON: {exc}", path=path) from None
-    return from_json(body, path)
+    return from_json(read_json(path, "alignment file", AlignFileError), path)

@@ -27,6 +27,7 @@ import numpy as np
 from faceswap_vfx.errors import DatasetError
 from faceswap_vfx.io.atomic import atomic_write_text
 from faceswap_vfx.io.image import Image, write_image
+from faceswap_vfx.io.versioned import check_version
 
 DATASET_FORMAT = "faceswap_vfx.dataset"
 DATASET_VERSION = 1
@@ -82,14 +83,8 @@ def read_manifest(folder: str | Path) -> Manifest:
         raise DatasetError("no manifest.json: not a dataset folder", path=path) from None
     except (OSError, ValueError) as exc:
         raise DatasetError(f"cannot read the manifest: {exc}", path=path) from None
-    if not isinstance(body, dict) or body.get("format") != DATASET_FORMAT:
-        raise DatasetError(f"not a {DATASET_FORMAT} manifest", path=path)
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise DatasetError(f"manifest version {version!r} is not a positive integer", path=path)
-    if version > DATASET_VERSION:
-        raise DatasetError(f"dataset version {version} was written by a newer faceswap_vfx; "
-                           f"this one reads up to version {DATASET_VERSION}", path=path)
+    check_version(body, path, fmt=DATASET_FORMAT, version=DATASET_VERSION,
+                  kind=f"a {DATASET_FORMAT} manifest", error=DatasetError)
     identity, r, space = body.get("identity"), body.get("resolution"), body.get("colorspace")
     if not isinstance(identity, str) or not identity or "." in identity:
         raise DatasetError(f"identity {identity!r} is empty, not text or has a '.'", path=path)
