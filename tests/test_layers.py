@@ -19,7 +19,8 @@ ALLOWED = {
     "train": {"errors", "params", "core", "io", "face", "model"},
     "render": {"errors", "params", "core", "io", "face", "model", "train"},
     "nuke": {"errors", "params", "core", "io", "face", "render"},  # render: lazily, in align.py
-    "demo": {"errors", "params", "core", "io", "face", "samples", "model", "train", "render"},
+    "demo": {"errors", "params", "core", "io", "face", "samples", "model", "train", "eval",
+             "render"},
     "farm": {"errors", "params", "io"},
     "eval": {"errors", "params", "core", "io", "model", "train"},
     # ui: only the worker process's modules (ui/preview_engine.py, ui/gl_blend.py, which runs

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.demo:
-        from faceswap_vfx.cli.eval_demo import prepare_demo
+        from faceswap_vfx.demo.evaluation import prepare_demo
 
         spec = prepare_demo(out)
     else:

@@ -35,7 +35,7 @@ from faceswap_vfx.train.config import AugmentConfig, RunConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
-SHIPPED_MODEL = Path(__file__).parent / "samples" / "demo_model"
+SHIPPED_MODEL = Path(__file__).parents[1] / "samples" / "demo_model"
 """A run folder (config.json, checkpoints/) trained on the two bundled portraits."""
 FRAMES = list(range(1001, 1025))
 PLATE_SIZE = (288, 512)  # (h, w)
