@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.draw import polygon2mask
 
 from faceswap_vfx.core.template import OUTER_INDICES
 
@@ -27,8 +26,8 @@ def face_polygon(landmarks: np.ndarray) -> np.ndarray:
 def polygon_mask(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Rasterise a closed (K, 2) ``(x, y)`` polygon into an (h, w) float32 mask of 0 and 1.
 
-    A pixel is 1 when its centre ``(j + 0.5, i + 0.5)`` is inside the polygon
-    (scikit-image's ``polygon2mask``). ``size`` is ``(h, w)``.
+    A pixel is 1 when its centre ``(j + 0.5, i + 0.5)`` is inside the polygon (even-odd
+    rule, as scikit-image's ``polygon2mask``). ``size`` is ``(h, w)``.
     """
     polygon = np.asarray(polygon, dtype=np.float64)
     if polygon.ndim != 2 or polygon.shape[1] != 2 or polygon.shape[0] < 3:
@@ -38,9 +37,34 @@ def polygon_mask(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = (int(v) for v in size)
     if h < 1 or w < 1:
         raise ValueError(f"size must be (h, w) positive integers, got {size}")
-    # skimage takes (row, col) with pixel centres at integers
-    rc = np.stack((polygon[:, 1] - 0.5, polygon[:, 0] - 0.5), axis=1)
-    return polygon2mask((h, w), rc).astype(np.float32)
+    return _scanline_fill(polygon, h, w)
+
+
+def _scanline_fill(polygon: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Even-odd scanline fill, vectorised: every edge crossing of a row's centre line
+    toggles the pixels whose centres lie right of it; a running count per row, kept odd,
+    is the inside. Edges are half-open in y (``y0 <= yc < y1``) so a vertex on a centre
+    line is counted once. (h, w) float32 of 0 and 1."""
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    lo = np.minimum(y0, y1)
+    hi = np.maximum(y0, y1)
+    top = max(0, int(np.floor(lo.min() - 0.5)))
+    rows = np.arange(top, min(h, int(np.ceil(hi.max() + 0.5))), dtype=np.float64)
+    if rows.size == 0:
+        return np.zeros((h, w), np.float32)
+    yc = rows[:, None] + 0.5  # (R, 1) row centre lines against (K,) edges
+    crosses = (lo <= yc) & (yc < hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = x0 + (yc - y0) * ((x1 - x0) / (y1 - y0))
+    r, k = np.nonzero(crosses)
+    # pixel j is right of the crossing when j + 0.5 > x
+    first = np.clip(np.floor(x[r, k] - 0.5).astype(np.int64) + 1, 0, w)
+    toggles = np.bincount(r * (w + 1) + first, minlength=rows.size * (w + 1))
+    inside = (np.cumsum(toggles.reshape(rows.size, w + 1)[:, :w], axis=1) & 1).astype(np.float32)
+    out = np.zeros((h, w), np.float32)
+    out[top:top + rows.size] = inside
+    return out
 
 
 def _signed_distance(inside: np.ndarray) -> np.ndarray:
@@ -70,5 +94,24 @@ def soft_mask(mask: np.ndarray, sigma_px: float, grow_px: float = 0.0) -> np.nda
     if grow_px != 0:
         out = (_signed_distance(out > 0.5) <= grow_px).astype(np.float32)
     if sigma_px > 0:
-        out = ndimage.gaussian_filter(out, sigma_px, mode="nearest", truncate=4.0)
+        out = _blur_near_nonzero(out, sigma_px)
     return np.clip(out, 0.0, 1.0)
+
+
+def _blur_near_nonzero(mask: np.ndarray, sigma_px: float) -> np.ndarray:
+    """``gaussian_filter(mask, sigma_px, mode="nearest", truncate=4)``, computed only on the
+    bounding box of the nonzero pixels grown by twice the kernel's radius: beyond one
+    radius the result is exactly 0, and inside it every read is what it would be in the
+    whole mask (zeros, or the same edge pixels), so the result is identical."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return np.zeros_like(mask)
+    cols = np.flatnonzero(mask.any(axis=0))
+    reach = 2 * int(4.0 * sigma_px + 0.5)
+    h, w = mask.shape
+    y0, y1 = max(0, rows[0] - reach), min(h, rows[-1] + 1 + reach)
+    x0, x1 = max(0, cols[0] - reach), min(w, cols[-1] + 1 + reach)
+    out = np.zeros_like(mask)
+    out[y0:y1, x0:x1] = ndimage.gaussian_filter(mask[y0:y1, x0:x1], sigma_px, mode="nearest",
+                                                truncate=4.0)
+    return out
