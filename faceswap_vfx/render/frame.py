@@ -187,9 +187,8 @@ def write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
     ``where`` is true, in each channel's own pixel type (8/16-bit: [0, 1] scaled)."""
     for i, name in enumerate(("R", "G", "B")):
         channel = part.channels[name]
-        region = channel[slices]
-        values = rgb[..., i][where]
+        values = rgb[..., i]
         if channel.dtype.kind == "u" and channel.dtype.itemsize <= 2:
             top = np.iinfo(channel.dtype).max
             values = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * top)
-        region[where] = values.astype(channel.dtype)
+        np.copyto(channel[slices], values, casting="unsafe", where=where)
