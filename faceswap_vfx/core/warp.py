@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from faceswap_vfx.core import warp_kernel
 from faceswap_vfx.core.filters import check_image, gaussian_blur
 
 __all__ = ["MODES", "PADDINGS", "antialias_sigma", "warp_affine"]
@@ -111,6 +112,17 @@ def _sample(
     return out
 
 
+def _resample(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int, int],
+              mode: str, padding: str) -> torch.Tensor:
+    """(B, C, H, W) ``image`` at the output pixel centres mapped by (B, 3, 3)
+    ``src_from_dst``: the compiled Keys kernel for float32 CPU bicubic when it is built
+    (:mod:`~faceswap_vfx.core.warp_kernel`, same values), else :func:`_sample`."""
+    if mode == "bicubic" and warp_kernel.supports(image):
+        return warp_kernel.warp_keys(image, src_from_dst, out_size, padding)
+    x, y = _source_points(src_from_dst, out_size, image)
+    return _sample(image, x, y, mode, padding)
+
+
 def _pixel_taps(image: torch.Tensor, iu: torch.Tensor, iv: torch.Tensor, padding: str):
     """``taps(dx, dy)``: (B, C, h, w), the pixels at integer indices ``(iu + dx, iv + dy)``
     (iu, iv: (B, h, w), integer valued), 0 or the nearest edge pixel outside the image
@@ -190,8 +202,7 @@ def warp_affine(
     scales = np.linalg.svd(dst_from_src[:, :2, :2], compute_uv=False).min(axis=1)  # (B,)
 
     if not antialias or mode == "nearest" or np.all(scales >= 1.0):
-        x, y = _source_points(src_from_dst, out_size, image)
-        return _sample(image, x, y, mode, padding)
+        return _resample(image, src_from_dst, out_size, mode, padding)
 
     out = []
     for i in range(b):  # each item its own prefilter, on the source window it reads
@@ -204,6 +215,5 @@ def warp_affine(
         window_from_dst = src_from_dst[i : i + 1].copy()
         window_from_dst[:, 0] -= x0 * window_from_dst[:, 2]
         window_from_dst[:, 1] -= y0 * window_from_dst[:, 2]
-        x, y = _source_points(window_from_dst, out_size, image)
-        out.append(_sample(src, x, y, mode, padding))
+        out.append(_resample(src, window_from_dst, out_size, mode, padding))
     return torch.cat(out, dim=0)
