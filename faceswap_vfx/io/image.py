@@ -1,4 +1,5 @@
-"""Read and write images (EXR first; PNG, TIFF, JPEG too) through OpenImageIO.
+"""Read and write images (EXR first; PNG, TIFF, JPEG too) through OpenImageIO, EXR pixels
+through OpenEXR (:mod:`faceswap_vfx.io.exr`, several times faster) where it gives the same.
 
 An :class:`Image` is a list of :class:`ImagePart` (EXR multi-part files have several;
 other formats one). A part keeps every channel in its native pixel type (half ->
@@ -8,25 +9,42 @@ frame read and written back unchanged is bit-identical, channels and metadata in
 
 Pixel arrays cover the data window, row 0 at the top (array origin top-left).
 Writes are atomic (:mod:`faceswap_vfx.io.atomic`).
+
+``backend`` (reads and writes): ``"auto"`` EXR pixels through OpenEXR, OpenImageIO where
+:mod:`~faceswap_vfx.io.exr` cannot give the same result (logged at debug level);
+``"openexr"`` OpenEXR or a :class:`PlateReadError`/:class:`PlateWriteError` saying why
+(tests, benchmarks); ``"oiio"`` OpenImageIO alone. Other formats are OpenImageIO's.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import OpenImageIO as oiio
 
 from faceswap_vfx.errors import ChannelError, MissingFrameError, PlateReadError, PlateWriteError
+from faceswap_vfx.io import exr
 from faceswap_vfx.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "openexr", "oiio"]
+_BACKENDS = ("auto", "openexr", "oiio")
 
 _DTYPES = {"half": np.float16, "float": np.float32, "double": np.float64,
            "uint8": np.uint8, "uint16": np.uint16, "uint": np.uint32, "int": np.int32}
 _TYPEDESC = {np.dtype(v): k for k, v in _DTYPES.items()}
+# Integer vector types: OpenImageIO names them (vector2i[2] is a box2i) but cannot parse
+# the names back; aggregate and semantics of each.
+_INT_VECTORS = {"vector2i": (oiio.AGGREGATE.VEC2, oiio.VECSEMANTICS.NOXFORM),
+                "vector3i": (oiio.AGGREGATE.VEC3, oiio.VECSEMANTICS.NOXFORM),
+                "vectori": (oiio.AGGREGATE.VEC3, oiio.VECSEMANTICS.VECTOR)}
 
 # Header attributes that describe the reader's view rather than the file: not written back.
 _READ_ONLY_PREFIXES = ("oiio:",)
@@ -173,17 +191,13 @@ def read_header(path: str | os.PathLike, frame: int | None = None) -> list[oiio.
     """The header of every part, without reading pixels."""
     inp = _open(path, frame)
     try:
-        specs = []
-        index = 0
-        while inp.seek_subimage(index, 0):
-            specs.append(oiio.ImageSpec(inp.spec()))
-            index += 1
-        return specs
+        return _specs(inp)
     finally:
         inp.close()
 
 
-def read_image(path: str | os.PathLike, frame: int | None = None) -> Image:
+def read_image(path: str | os.PathLike, frame: int | None = None, *,
+               backend: Backend = "auto") -> Image:
     """Read every part, channel and attribute of an image file.
 
     Raises :class:`MissingFrameError` for a file that is not there and
@@ -191,26 +205,30 @@ def read_image(path: str | os.PathLike, frame: int | None = None) -> Image:
     """
     inp = _open(path, frame)
     try:
+        specs = _specs(inp)
+        fast = _exr_pixels(inp, specs, path, frame, backend)
+        if fast is not None:
+            return Image([_part_of(spec, channels, len(channels))
+                          for spec, channels in zip(specs, fast, strict=True)])
         parts = []
-        index = 0
-        while inp.seek_subimage(index, 0):
+        for index in range(len(specs)):
+            inp.seek_subimage(index, 0)
             parts.append(_read_part(inp, str(path), frame))
-            index += 1
     finally:
         inp.close()
     return Image(parts)
 
 
-def read_channels(path: str | os.PathLike, names: Sequence[str], frame: int | None = None
-                  ) -> ImagePart:
+def read_channels(path: str | os.PathLike, names: Sequence[str], frame: int | None = None,
+                  *, backend: Backend = "auto") -> ImagePart:
     """Only the channels ``names`` of the first part, in the order asked, with the part's
-    windows and attributes. Skips converting and copying the others (a plate with many
-    AOVs reads several times faster for its RGB alone); EXR still decompresses whole
-    chunks. Raises what :func:`read_image` raises, and :class:`ChannelError` naming the
-    channels the file has."""
+    windows and attributes. Through OpenImageIO, skips converting and copying the others
+    (EXR still decompresses whole chunks); OpenEXR decodes all the channels of a
+    single-part EXR and is faster still. Raises what :func:`read_image` raises, and
+    :class:`ChannelError` naming the channels the file has."""
     inp = _open(path, frame)
     try:
-        spec = inp.spec()
+        spec = oiio.ImageSpec(inp.spec())
         if spec.deep:
             raise PlateReadError("deep images are not supported", path=path, frame=frame)
         have = list(spec.channelnames)
@@ -218,6 +236,9 @@ def read_channels(path: str | os.PathLike, names: Sequence[str], frame: int | No
         if missing:
             raise ChannelError(f"no channel {missing[0]!r}; the file has {', '.join(have)}",
                                path=path, frame=frame)
+        fast = _exr_pixels(inp, [spec], path, frame, backend)
+        if fast is not None:
+            return _part_of(spec, {n: fast[0][n] for n in names}, len(have))
         formats = [str(f) for f in spec.channelformats] or [str(spec.format)] * len(have)
         wanted = sorted({have.index(n) for n in names})
         found: dict[str, np.ndarray] = {}
@@ -243,6 +264,47 @@ def set_codec_threads(threads: int) -> None:
     core, their default). Process-wide."""
     oiio.attribute("threads", int(threads))
     oiio.attribute("exr_threads", int(threads))
+    exr.set_threads(int(threads))
+
+
+def _specs(inp: oiio.ImageInput) -> list[oiio.ImageSpec]:
+    """The header of every part of an open file."""
+    specs = []
+    index = 0
+    while inp.seek_subimage(index, 0):
+        specs.append(oiio.ImageSpec(inp.spec()))
+        index += 1
+    return specs
+
+
+def _exr_pixels(inp: oiio.ImageInput, specs: list[oiio.ImageSpec], path: str | os.PathLike,
+                frame: int | None, backend: Backend) -> list[dict[str, np.ndarray]] | None:
+    """The channels of the parts ``specs`` through OpenEXR (:func:`exr.read`), or None
+    where OpenImageIO is to read them."""
+    if _check_backend(backend) == "oiio":
+        return None
+    try:
+        if inp.format_name() != "openexr":
+            raise exr.Unsupported(f"{inp.format_name()} file")
+        return exr.read(path, specs)
+    except exr.Unsupported as exc:
+        _fall_back(exc, backend, PlateReadError, path, frame)
+        return None
+
+
+def _fall_back(exc: exr.Unsupported, backend: Backend,
+               error: type[PlateReadError] | type[PlateWriteError], path: str | os.PathLike,
+               frame: int | None) -> None:
+    """Log that OpenImageIO does the work, or raise ``error`` if OpenEXR was asked for."""
+    if backend == "openexr":
+        raise error(f"not through OpenEXR: {exc}", path=path, frame=frame) from None
+    log.debug("%s: through OpenImageIO, %s", path, exc)
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend {backend!r} is not one of {', '.join(_BACKENDS)}")
+    return backend
 
 
 def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
@@ -307,13 +369,15 @@ def _part_of(spec: oiio.ImageSpec, channels: dict[str, np.ndarray], n_channels: 
 
 
 # --- writing ----------------------------------------------------------------------------
-def write_image(image: Image, path: str | os.PathLike, frame: int | None = None) -> None:
+def write_image(image: Image, path: str | os.PathLike, frame: int | None = None, *,
+                backend: Backend = "auto") -> None:
     """Write ``image`` atomically (temporary file beside ``path``, then rename).
 
     The format follows the extension. Raises :class:`PlateWriteError` (or its subclass
     :class:`~faceswap_vfx.errors.OutputNotWritableError`) naming the file and frame; a
     failed write leaves whatever was at ``path`` untouched.
     """
+    _check_backend(backend)
     if not image.parts:
         raise PlateWriteError("image has no parts to write", path=path, frame=frame)
     with atomic_path(path, frame=frame) as tmp:
@@ -324,17 +388,42 @@ def write_image(image: Image, path: str | os.PathLike, frame: int | None = None)
         specs = [_spec_of(p, path, frame) for p in image.parts]
         if len(specs) > 1 and not out.supports("multiimage"):
             raise PlateWriteError("this file type holds one part only", path=path, frame=frame)
-        ok = out.open(str(tmp), tuple(specs) if len(specs) > 1 else specs[0])
-        try:
-            for i, (part, spec) in enumerate(zip(image.parts, specs, strict=True)):
-                if i:
-                    ok = ok and out.open(str(tmp), spec, "AppendSubimage")
-                ok = ok and out.write_image(_interleave(part))
-        finally:
-            ok = out.close() and ok
-        if not ok:
-            raise PlateWriteError(f"cannot write image: {out.geterror().strip()}",
+        if len({spec.tile_width > 0 for spec in specs}) > 1:  # OpenImageIO would abort
+            raise PlateWriteError("tiled and scanline parts cannot share a file",
                                   path=path, frame=frame)
+        if not _wrote_exr(out, image, specs, tmp, path, frame, backend):
+            _write_oiio(out, image, specs, tmp, path, frame)
+
+
+def _wrote_exr(out: oiio.ImageOutput, image: Image, specs: list[oiio.ImageSpec], tmp: Path,
+               path: str | os.PathLike, frame: int | None, backend: Backend) -> bool:
+    """Write ``tmp`` through OpenEXR (:func:`exr.write`); False where OpenImageIO is to."""
+    if backend == "oiio":
+        return False
+    try:
+        if out.format_name() != "openexr":
+            raise exr.Unsupported(f"{out.format_name()} file")
+        exr.write(tmp, specs, [part.channels for part in image.parts],
+                  [part.attributes for part in image.parts])
+        return True
+    except exr.Unsupported as exc:
+        _fall_back(exc, backend, PlateWriteError, path, frame)
+        return False
+
+
+def _write_oiio(out: oiio.ImageOutput, image: Image, specs: list[oiio.ImageSpec], tmp: Path,
+                path: str | os.PathLike, frame: int | None) -> None:
+    ok = out.open(str(tmp), tuple(specs) if len(specs) > 1 else specs[0])
+    try:
+        for i, (part, spec) in enumerate(zip(image.parts, specs, strict=True)):
+            if i:
+                ok = ok and out.open(str(tmp), spec, "AppendSubimage")
+            ok = ok and out.write_image(_interleave(part))
+    finally:
+        ok = out.close() and ok
+    if not ok:
+        raise PlateWriteError(f"cannot write image: {out.geterror().strip()}",
+                              path=path, frame=frame)
 
 
 def _spec_of(part: ImagePart, path: str | os.PathLike, frame: int | None) -> oiio.ImageSpec:
@@ -361,10 +450,20 @@ def _spec_of(part: ImagePart, path: str | os.PathLike, frame: int | None) -> oii
     spec.tile_width, spec.tile_height = part.tile
     for a in part.attributes:
         if not a.name.startswith(_READ_ONLY_PREFIXES):
-            spec.attribute(a.name, oiio.TypeDesc(a.type), a.value)
+            spec.attribute(a.name, _typedesc(a.type), a.value)
     if part.name and "name" not in {a.name for a in part.attributes}:
         spec.attribute("name", part.name)
     return spec
+
+
+def _typedesc(name: str) -> oiio.TypeDesc:
+    """The OpenImageIO type called ``name``, integer vectors (:data:`_INT_VECTORS`) too."""
+    parsed = oiio.TypeDesc(name)
+    base, _, count = name.partition("[")
+    if parsed.basetype != oiio.BASETYPE.UNKNOWN or base not in _INT_VECTORS:
+        return parsed
+    aggregate, semantics = _INT_VECTORS[base]
+    return oiio.TypeDesc(oiio.BASETYPE.INT, aggregate, semantics, int(count.rstrip("]") or 0))
 
 
 def _interleave(part: ImagePart) -> np.ndarray:
