@@ -1,6 +1,32 @@
 """faceswap_vfx: high-resolution neural face swapping for visual effects."""
 
-from setuptools import find_packages, setup
+import glob
+
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """Builds the optional C kernels (plain C libraries that faceswap_vfx/core/native.py
+    loads with ctypes) when it can: without a C compiler, or when one fails, the install
+    goes on and that code runs on torch."""
+
+    def build_extension(self, ext):
+        if self.compiler.compiler_type == "msvc":
+            ext.extra_compile_args = ["/O2", "/fp:precise"]
+        else:  # exact float math: no -ffast-math, no FMA contraction (the torch path's sums)
+            ext.extra_compile_args = ["-O3", "-std=c99", "-fno-fast-math", "-ffp-contract=off",
+                                      "-pthread"]
+            ext.extra_link_args = ["-pthread"]
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # noqa: BLE001 - any failure leaves the torch path
+            self.warn(f"the optional C kernel {ext.name} was not built ({error}); "
+                      "its torch path will run instead")
+
+    def get_export_symbols(self, ext):
+        return []  # no Python module init to export: the library is loaded with ctypes
+
 
 setup(
     name="faceswap_vfx",
@@ -50,6 +76,16 @@ setup(
             "opencv-python-headless>=4.8",
         ],
     },
+    # compiled CPU kernels (core/native.py): optional, their torch paths run without them
+    ext_modules=[
+        Extension("faceswap_vfx.core._mbb_kernel",  # the multi-band blend
+                  sources=["faceswap_vfx/core/_mbb_kernel.c",
+                           "faceswap_vfx/core/_mbb_kernel_avx2.c"],
+                  depends=sorted(glob.glob("faceswap_vfx/core/_mbb/*.h")), optional=True),
+        Extension("faceswap_vfx.core._warp_kernel",  # the Keys bicubic warp
+                  sources=["faceswap_vfx/core/_warp_kernel.c"], optional=True),
+    ],
+    cmdclass={"build_ext": OptionalBuildExt},
     entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],
 )
