@@ -48,3 +48,15 @@ def test_ocio_env_and_bad_config(monkeypatch, tmp_path):
         convert(np.zeros((1, 1, 3), np.float32), "scene_linear", "srgb_tx")
     monkeypatch.delenv("OCIO")
     assert config_name() == "ocio://default"
+
+
+def test_same_space_copies_unless_told_not_to():
+    rgb = np.random.default_rng(0).random((4, 5, 3)).astype(np.float32)
+    copied = convert(rgb, "scene_linear", "scene_linear")
+    assert copied is not rgb and np.array_equal(copied, rgb)
+    assert convert(rgb, "scene_linear", "scene_linear", copy=False) is rgb
+    as64 = rgb.astype(np.float64)  # converted to float32: new pixels whatever ``copy`` says
+    out = convert(as64, "scene_linear", "scene_linear", copy=False)
+    assert out.dtype == np.float32 and np.array_equal(out, rgb)
+    srgb = convert(rgb, "scene_linear", "srgb_tx", copy=False)  # a real transform: new pixels
+    assert srgb is not rgb and not np.allclose(srgb, rgb)

@@ -110,8 +110,13 @@ class ImagePart:
         unchanged (scene-linear values above 1, negatives, NaN and Inf included).
         """
         region = region or (slice(None), slice(None))
-        return np.stack([_as_float(self.channel(n, path=path, frame=frame)[region])
-                         for n in names], -1)
+        planes = [self.channel(n, path=path, frame=frame)[region] for n in names]
+        out = np.empty((*planes[0].shape, len(planes)), np.float32)
+        for i, plane in enumerate(planes):  # one pass each, straight into place
+            if plane.dtype.kind == "u" and plane.dtype.itemsize <= 2:
+                plane = _as_float(plane)
+            np.copyto(out[..., i], plane, casting="unsafe")
+        return out
 
     def display_rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), fill: float = 0.0
                     ) -> np.ndarray:

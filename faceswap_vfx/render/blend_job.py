@@ -109,7 +109,8 @@ def blend_image(image: Image, source: np.ndarray, mask: np.ndarray, params: dict
     alpha = alpha.astype(np.float32)
     cs_plate, cs_blend, config = (params["plate_colorspace"], params["blend_colorspace"],
                                   params["ocio_config"])
-    target_t = to_tensor(convert(finite_rgb(part.rgb()), cs_plate, cs_blend, config), device)
+    plate_rgb = finite_rgb(part.rgb(), copy=False)
+    target_t = to_tensor(convert(plate_rgb, cs_plate, cs_blend, config, copy=False), device)
     source_t = to_tensor(convert(finite_rgb(source), cs_plate, cs_blend, config), device)
     alpha_t = torch.from_numpy(alpha)[None, None].to(device)
     out = blend_under(target_t, source_t, alpha_t, plate_levels=params["plate_levels"],

@@ -69,9 +69,10 @@ def _data_from_display(part: ImagePart) -> np.ndarray:
     return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
 
 
-def finite_rgb(rgb: np.ndarray) -> np.ndarray:
-    """NaN -> 0 and +-Inf -> +-65504 (half's largest), so pyramids stay finite."""
-    return np.nan_to_num(rgb, nan=0.0, posinf=HALF_MAX, neginf=-HALF_MAX)
+def finite_rgb(rgb: np.ndarray, copy: bool = True) -> np.ndarray:
+    """NaN -> 0 and +-Inf -> +-65504 (half's largest), so pyramids stay finite; in place
+    (``copy=False``) in a float array of the caller's own."""
+    return np.nan_to_num(rgb, copy=copy, nan=0.0, posinf=HALF_MAX, neginf=-HALF_MAX)
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
@@ -100,7 +101,7 @@ def crop_faces(image: Image, faces: Sequence[Face], params: dict[str, Any],
         if roi.empty:
             continue
         roi_from_crop = roi.from_plate() @ plate_from_crop
-        target = to_tensor(finite_rgb(part.rgb(region=roi.slices)), "cpu")
+        target = to_tensor(finite_rgb(part.rgb(region=roi.slices), copy=False), "cpu")
         crop = warp_affine(target, invert(roi_from_crop), (face.crop_size,) * 2,
                            padding="border")
         crop_np = convert(to_numpy(crop), params["plate_colorspace"],
@@ -143,15 +144,15 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
     alphas = []
     cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
     for j in jobs:
-        target = convert(finite_rgb(part.rgb(region=j.roi.slices)), cs_plate, cs_blend,
-                         params["ocio_config"])
+        plate_rgb = finite_rgb(part.rgb(region=j.roi.slices), copy=False)
+        target = convert(plate_rgb, cs_plate, cs_blend, params["ocio_config"], copy=False)
         out, alpha = blend_roi(
             to_tensor(target, device), j.warped, j.cover, j.landmarks_roi,
             plate_levels=params["plate_levels"], mask_sigma=params["mask_sigma"],
             mask_grow=params["mask_grow"], edge_feather=params["edge_feather"],
             matte=None if matte is None else matte[j.roi.slices],
             matte_mode=params["matte_mode"], blend=blend)
-        out_rgb = convert(to_numpy(out), cs_blend, cs_plate, params["ocio_config"])
+        out_rgb = convert(to_numpy(out), cs_blend, cs_plate, params["ocio_config"], copy=False)
         a = alpha[0, 0].cpu().numpy()
         write_rgb(part, j.roi.slices, out_rgb, a > 0)
         alphas.append((j.roi.slices, a))
