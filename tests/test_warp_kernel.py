@@ -100,3 +100,24 @@ def test_module_dispatches_through_the_kernel(monkeypatch):
     warp.warp_affine(torch.rand(1, 3, 8, 8, dtype=torch.float64), similarity(2.0, 0.1, 0, 0),
                      (16, 16), mode="bicubic")
     assert calls == [1]  # float32 through the kernel; float64 keeps the torch path
+
+
+@pytest.mark.parametrize("scale", [3.5, 1.0, 0.4])
+def test_cover_from_the_matrix_equals_warping_ones(scale):
+    """Coverage computed from the matrix against the warp of an image of ones (bilinear,
+    zeros outside, thresholded at 0.999): equal but where the warped value is within
+    float32 rounding of the threshold."""
+    from faceswap_vfx.core.composite import warp_face
+
+    rng = np.random.default_rng(int(scale * 10))
+    for _ in range(4):
+        m = similarity(scale, rng.uniform(-0.6, 0.6), 0.0, 0.0)
+        m[:2, 2] = np.array([70.0, 60.0]) - m[:2, :2] @ [20.0, 20.0] + rng.uniform(-15, 15, 2)
+        generated = torch.rand(1, 3, 40, 40)
+        _, got = warp_face(generated, m, (120, 140))
+        ones = torch_path(torch.ones(1, 1, 40, 40), m, (120, 140))
+        want = (ones > 0.999).float()
+        differ = got != want
+        assert 0 < want.mean() < 1  # the crop's edge runs through the output
+        assert torch.all((ones[differ] - 0.999).abs() < 1e-5), int(differ.sum())
+        assert got.dtype == torch.float32 and got.shape == (1, 1, 120, 140)

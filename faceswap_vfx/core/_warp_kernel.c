@@ -66,5 +66,31 @@ void fsv_warp_keys(const v4f *grid, long height, long width, const double *m,
     }
 }
 
+/* Rows [row0, row1) of the coverage of the same warp of a height x width source sampled
+ * bilinearly with zeros outside: 1 where the in-image weights of the 2 x 2 taps multiply
+ * to more than 0.999, else 0 (what warping an image of ones and thresholding it gives,
+ * without the image). dst: out_w floats a row. */
+static inline double inside_weight(double f, double t, long size) {
+    double w = 0.0;
+    if (f >= 0.0 && f < (double)size) w += 1.0 - t;
+    if (f + 1.0 >= 0.0 && f + 1.0 < (double)size) w += t;
+    return w;
+}
+
+void fsv_warp_cover(long height, long width, const double *m, float *dst, long out_w,
+                    long row0, long row1) {
+    for (long i = row0; i < row1; ++i) {
+        double yi = (double)i + 0.5;
+        double u0 = m[1] * yi + m[2] - 0.5, v0 = m[4] * yi + m[5] - 0.5;
+        for (long j = 0; j < out_w; ++j) {
+            double xj = (double)j + 0.5;
+            double u = m[0] * xj + u0, v = m[3] * xj + v0;
+            double fu = floor_fast(u), fv = floor_fast(v);
+            double weight = inside_weight(fu, u - fu, width) * inside_weight(fv, v - fv, height);
+            dst[i * out_w + j] = weight > 0.999 ? 1.0f : 0.0f;
+        }
+    }
+}
+
 /* Checked by the ctypes binding (faceswap_vfx/core/warp_kernel.py) before use. */
-int warp_abi_version(void) { return 1; }
+int warp_abi_version(void) { return 2; }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from faceswap_vfx.core import warp_kernel
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.geometry import apply
 from faceswap_vfx.core.mask import face_polygon, polygon_mask, soft_mask
@@ -83,6 +84,9 @@ def warp_face(generated: torch.Tensor, roi_from_crop: np.ndarray, roi_size: tupl
     antialiased when minified) and (1, 1, h, w) coverage: 1 where the crop fully covers a
     pixel, else 0."""
     warped = warp_affine(generated, roi_from_crop, roi_size, mode="bicubic")
+    if warp_kernel.supports(generated):  # the same coverage, from the matrix alone
+        crop_from_roi = np.linalg.inv(np.asarray(roi_from_crop, np.float64))
+        return warped, warp_kernel.cover(crop_from_roi, generated.shape[-2:], roi_size)
     cover = warp_affine(torch.ones_like(generated[:, :1]), roi_from_crop, roi_size)
     return warped, (cover > 0.999).to(generated.dtype)
 

@@ -1,7 +1,8 @@
 """ctypes binding of the compiled Keys bicubic warp (``_warp_kernel.c``, built by setup.py as
 an optional extension): about 6x faster on one core than the torch path of
 :mod:`faceswap_vfx.core.warp`, and split over torch's thread count (ctypes releases the
-GIL). Same arithmetic, so results equal the torch path's to float32 rounding.
+GIL). Same arithmetic, so results equal the torch path's to float32 rounding. Also the
+warp's coverage (:func:`cover`), computed from the matrix rather than by warping ones.
 
 When the library is missing :func:`supports` is False and the warp keeps its torch path.
 """
@@ -25,12 +26,13 @@ _PAD = 4  # PAD in _warp_kernel.c
 
 @cache
 def _library() -> ctypes.CDLL | None:
-    lib = load("_warp_kernel", "warp_abi_version", 1)
+    lib = load("_warp_kernel", "warp_abi_version", 2)
     if lib is not None:
         ptr, long_ = ctypes.c_void_p, ctypes.c_long
-        lib.fsv_warp_keys.restype = None
+        lib.fsv_warp_keys.restype = lib.fsv_warp_cover.restype = None
         lib.fsv_warp_keys.argtypes = [ptr, long_, long_, ptr, ptr, long_, long_, long_, long_,
                                       long_]
+        lib.fsv_warp_cover.argtypes = [long_, long_, ptr, ptr, long_, long_, long_]
     return lib
 
 
@@ -51,6 +53,16 @@ def supports(image: torch.Tensor) -> bool:
     return (image.dtype == torch.float32 and image.device.type == "cpu"
             and not (torch.is_grad_enabled() and image.requires_grad)
             and os.environ.get("FACESWAP_VFX_WARP", "") != "torch" and available())
+
+
+def _split_rows(h: int, rows) -> None:
+    """``rows(r0, r1)`` over the output rows ``0 .. h``, in bands over torch's threads."""
+    tasks = max(1, min(torch.get_num_threads(), h // _ROWS_PER_TASK))
+    if tasks == 1:
+        rows(0, h)
+        return
+    bounds = np.linspace(0, h, tasks + 1).astype(int)
+    list(_pool().map(rows, bounds[:-1], bounds[1:]))
 
 
 def _packed(image: torch.Tensor, padding: str) -> list[tuple[torch.Tensor, int, int]]:
@@ -80,8 +92,6 @@ def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int
     b, c, height, width = image.shape
     h, w = out_size
     out = torch.empty((b, c, h, w), dtype=torch.float32)
-    tasks = max(1, min(torch.get_num_threads(), h // _ROWS_PER_TASK))
-    bounds = np.linspace(0, h, tasks + 1).astype(int)
     for grid, i, c0 in _packed(image, padding):
         m = np.ascontiguousarray(src_from_dst[i, :2], dtype=np.float64)
         dst = out[i, c0:]
@@ -91,8 +101,22 @@ def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int
             lib.fsv_warp_keys(grid.data_ptr(), height, width, m.ctypes.data, dst.data_ptr(),
                               n, h, w, r0, r1)
 
-        if tasks == 1:
-            rows(0, h)
-        else:
-            list(_pool().map(rows, bounds[:-1], bounds[1:]))
+        _split_rows(h, rows)
+    return out
+
+
+def cover(src_from_dst: np.ndarray, src_size: tuple[int, int], out_size: tuple[int, int]
+          ) -> torch.Tensor:
+    """(1, 1, h, w) float32 CPU: 1 where a bilinear warp of a ``src_size`` (H, W) image by
+    the (3, 3) affine ``src_from_dst`` reads only the image (in-image tap weights > 0.999),
+    else 0: the same as warping an image of ones with zeros outside (antialiased or not:
+    a blurred constant stays constant) and thresholding it, computed from the matrix."""
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the warp kernel is not built")
+    h, w = out_size
+    out = torch.empty((1, 1, h, w), dtype=torch.float32)
+    m = np.ascontiguousarray(np.asarray(src_from_dst, np.float64)[:2])
+    _split_rows(h, lambda r0, r1: lib.fsv_warp_cover(int(src_size[0]), int(src_size[1]),
+                                                     m.ctypes.data, out.data_ptr(), w, r0, r1))
     return out
