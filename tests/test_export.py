@@ -100,3 +100,23 @@ def test_cli_export_writes_module_and_sidecar(model, tmp_path, capsys):
                                    atol=1e-6)
     assert main(["export", str(path), "--identity", "carol", "--out", str(out)]) == 1
     assert "unknown identity 'carol'" in capsys.readouterr().err
+
+
+def test_render_model_source_runs_channels_last_with_the_eager_numbers(model, tmp_path):
+    """The render's generate (checkpoint and export) runs the network in channels-last
+    memory (oneDNN's faster NHWC convolutions) and gives the eager NCHW model's numbers."""
+    from faceswap_vfx.render.model_source import load_swap_model
+
+    state = ck.Checkpoint(MODEL, TrainConfig(), IDS, "srgb_tx", 2, 1.0, 999, 9,
+                          model.state_dict(), None)
+    ck.save_checkpoint(state, ck.checkpoint_path(tmp_path / "run", 999))
+    out = tmp_path / "bob.pt"
+    assert main(["export", str(tmp_path / "run"), "--identity", "bob", "--out", str(out)]) == 0
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        want = model(x, "bob")
+    for source in (tmp_path / "run", out):
+        swap = load_swap_model(source, "bob")
+        got = swap.generate(x)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+        assert got.is_contiguous(memory_format=torch.channels_last), source

@@ -144,10 +144,14 @@ def _from_export(path: Path, identity: str, device: torch.device | str
 
 
 def _inference(module: torch.nn.Module) -> Generate:
+    """``generate`` running ``module`` without autograd, in channels-last memory: oneDNN's
+    NHWC convolutions take about half the time of NCHW ones on the CPU (and suit tensor
+    cores on a GPU); the values are the same convolutions'."""
     module.eval()
+    module.to(memory_format=torch.channels_last)
 
     def generate(crops: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return module(crops)
+            return module(crops.contiguous(memory_format=torch.channels_last))
 
     return generate
