@@ -57,3 +57,24 @@ def write_sequence(folder: Path, frames, **kw) -> str:
     for f in frames:
         write_plate(folder / f"plate.{f:04d}.exr", f, **kw)
     return str(folder / "plate.####.exr")
+
+
+def bits(a: np.ndarray) -> np.ndarray:
+    """The raw bits of a float array (NaN payloads and -0 compare exactly)."""
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+def assert_same(a, b) -> None:
+    """Two :class:`~faceswap_vfx.io.image.Image`: parts, channels (order, type, bits),
+    windows, tiles, names and attributes (name, type, value, in order) all equal."""
+    assert len(a.parts) == len(b.parts)
+    for pa, pb in zip(a.parts, b.parts, strict=True):
+        assert list(pa.channels) == list(pb.channels)
+        for name in pa.channels:
+            assert pa.channels[name].dtype == pb.channels[name].dtype, name
+            np.testing.assert_array_equal(bits(pa.channels[name]), bits(pb.channels[name]),
+                                          err_msg=name)
+        assert (pa.data_window, pa.display_window, pa.tile, pa.name) == \
+               (pb.data_window, pb.display_window, pb.tile, pb.name)
+        assert [(x.name, x.type, x.value) for x in pa.attributes] == \
+               [(x.name, x.type, x.value) for x in pb.attributes]

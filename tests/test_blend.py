@@ -102,25 +102,37 @@ def reference_algorithm_1(S, T, L, sigma, K):
     return collapse(pyr)[0].permute(1, 2, 0).numpy()
 
 
-def test_matches_a_literal_algorithm_1():
+def algorithm_1_case(mask_dtype=np.float64):
+    """A 128 px case of :func:`reference_algorithm_1`: source S, target T (128, 128, 3),
+    the hard mask of the landmark polygon in ``mask_dtype`` and the reference result."""
     rng = np.random.default_rng(3)
     S = rng.random((128, 128, 3)) * 4
     T = ndimage.gaussian_filter(rng.random((128, 128, 3)), (6, 6, 0)) * 4
     angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
     L = np.stack([64 + 40 * np.cos(angles), 60 + 48 * np.sin(angles)], 1)
     ref = reference_algorithm_1(S, T, L, sigma=2.0, K=2)
-    mask = polygon2mask((128, 128), (L - 0.5)[:, ::-1]).astype(np.float64)
-    ours = multiband_blend(torch.from_numpy(S).permute(2, 0, 1)[None],
-                           torch.from_numpy(T).permute(2, 0, 1)[None],
-                           torch.from_numpy(mask)[None, None], plate_levels=2,
-                           mask_sigma=2.0)[0].permute(1, 2, 0).numpy()
-    # per-level masks: ours area-averages the full-res polygon, the reference re-rasterises
-    # it at each level; they agree but for coverage along the edge at coarse levels
+    mask = polygon2mask((128, 128), (L - 0.5)[:, ::-1]).astype(mask_dtype)
+    return S, T, mask, ref
+
+
+def assert_close_to_algorithm_1(ours, S, T, mask, ref):
+    """Per-level masks: ours area-averages the full-res polygon, the reference
+    re-rasterises it at each level; they agree but for coverage along the edge at coarse
+    levels. ours: (128, 128, 3) numpy."""
     diff = np.abs(ours - ref)
     assert diff.mean() < 0.02 * np.abs(S - T).mean()
     inner = ndimage.binary_erosion(mask > 0, iterations=20)
     outer = ~ndimage.binary_dilation(mask > 0, iterations=20)
     assert diff[inner].max() < 0.05 and diff[outer].max() < 0.05
+
+
+def test_matches_a_literal_algorithm_1():
+    S, T, mask, ref = algorithm_1_case()
+    ours = multiband_blend(torch.from_numpy(S).permute(2, 0, 1)[None],
+                           torch.from_numpy(T).permute(2, 0, 1)[None],
+                           torch.from_numpy(mask)[None, None], plate_levels=2,
+                           mask_sigma=2.0)[0].permute(1, 2, 0).numpy()
+    assert_close_to_algorithm_1(ours, S, T, mask, ref)
 
 
 def test_device_and_dtype_follow_the_input_and_bad_shapes_are_named():

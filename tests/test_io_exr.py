@@ -10,7 +10,7 @@ import numpy as np
 import OpenEXR
 import OpenImageIO as oiio
 import pytest
-from exr_fixtures import write_plate
+from exr_fixtures import assert_same, write_plate
 
 from faceswap_vfx.errors import PlateReadError, PlateWriteError
 from faceswap_vfx.io import exr
@@ -57,26 +57,6 @@ ATTRIBUTES = [
     ("screenWindowWidth", "float", 2.0, "float"),
     ("openexr:custom", "int", 7, "int"),
 ]
-
-
-def _bits(a: np.ndarray) -> np.ndarray:
-    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
-
-
-def assert_same(a: Image, b: Image) -> None:
-    """Parts, channels (order, type, bits), windows, tiles, names and attributes (name,
-    type, value) all equal."""
-    assert len(a.parts) == len(b.parts)
-    for pa, pb in zip(a.parts, b.parts, strict=True):
-        assert list(pa.channels) == list(pb.channels)
-        for name in pa.channels:
-            assert pa.channels[name].dtype == pb.channels[name].dtype, name
-            np.testing.assert_array_equal(_bits(pa.channels[name]), _bits(pb.channels[name]),
-                                          err_msg=name)
-        assert (pa.data_window, pa.display_window, pa.tile, pa.name) == \
-               (pb.data_window, pb.display_window, pb.tile, pb.name)
-        assert [(x.name, x.type, x.value) for x in pa.attributes] == \
-               [(x.name, x.type, x.value) for x in pb.attributes]
 
 
 def header_attributes(path: Path) -> list[tuple[str, str, bytes]]:

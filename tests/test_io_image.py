@@ -6,7 +6,7 @@ import stat
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from exr_fixtures import write_plate
+from exr_fixtures import assert_same, bits, write_plate
 
 from faceswap_vfx.errors import (
     ChannelError,
@@ -18,24 +18,6 @@ from faceswap_vfx.errors import (
 from faceswap_vfx.io.image import Box, Image, read_header, read_image, write_image
 
 
-def _bits(a: np.ndarray) -> np.ndarray:
-    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
-
-
-def assert_identical(a: Image, b: Image) -> None:
-    assert len(a.parts) == len(b.parts)
-    for pa, pb in zip(a.parts, b.parts, strict=True):
-        assert list(pa.channels) == list(pb.channels)
-        for name in pa.channels:
-            assert pa.channels[name].dtype == pb.channels[name].dtype, name
-            np.testing.assert_array_equal(_bits(pa.channels[name]), _bits(pb.channels[name]),
-                                          err_msg=name)
-        assert pa.data_window == pb.data_window
-        assert pa.display_window == pb.display_window
-        assert {a.name: (a.type, a.value) for a in pa.attributes} == \
-               {a.name: (a.type, a.value) for a in pb.attributes}
-
-
 @pytest.mark.parametrize("compression", ["zip", "zips", "piz", "rle", "none"])
 def test_exr_read_write_is_bit_identical(tmp_path, compression):
     chans = write_plate(tmp_path / "in.exr", 1001, compression=compression)
@@ -43,13 +25,13 @@ def test_exr_read_write_is_bit_identical(tmp_path, compression):
     part = image.part
     assert part.channels["R"].dtype == np.float16 and part.channels["Z"].dtype == np.float32
     for name, values in chans.items():
-        np.testing.assert_array_equal(_bits(part.channels[name]), _bits(values), name)
+        np.testing.assert_array_equal(bits(part.channels[name]), bits(values), name)
     assert part.data_window == Box(12, 7, 256, 144)
     assert part.display_window == Box(0, 0, 296, 164)
     assert part.attribute("Copyright") == "faceswap_vfx tests"
     assert part.attribute("framesPerSecond") == (24000, 1001)
     write_image(image, tmp_path / "out.exr")
-    assert_identical(image, read_image(tmp_path / "out.exr"))
+    assert_same(image, read_image(tmp_path / "out.exr"))
     assert read_header(tmp_path / "out.exr")[0].getattribute("compression") == compression
 
 
@@ -93,7 +75,7 @@ def test_multipart_round_trip(tmp_path):
     image = read_image(path)
     assert [p.name for p in image.parts] == ["beauty", "depth"]
     write_image(image, tmp_path / "again.exr")
-    assert_identical(image, read_image(tmp_path / "again.exr"))
+    assert_same(image, read_image(tmp_path / "again.exr"))
 
 
 def test_display_rgb_places_the_data_window(tmp_path):
