@@ -378,3 +378,34 @@ def test_codec_threads_reach_openexr():
         assert OpenEXR.global_thread_count() == os.cpu_count()
     finally:
         set_codec_threads(0)
+
+
+def _read_in_child(src, queue):
+    image = read_image(src)
+    queue.put({n: c.tobytes() for n, c in image.part.channels.items()})
+
+
+def test_a_forked_child_reads_without_the_parents_threads(tmp_path):
+    """OpenEXR keeps worker threads that a forked child (a DataLoader worker) does not
+    have: after the parent used them, a child must still read (through OpenImageIO), not
+    wait forever."""
+    import multiprocessing
+
+    write_plate(tmp_path / "a.exr", 1, height=200, width=300)
+    image = read_image(tmp_path / "a.exr")  # the parent's OpenEXR threads at work
+    write_image(image, tmp_path / "b.exr")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_read_in_child, args=(tmp_path / "b.exr", queue))
+    child.start()
+    try:  # the result before the join: a full pipe would hold the child up otherwise
+        got = queue.get(timeout=60)
+    except Exception:  # noqa: BLE001 - queue.Empty: nothing came back
+        got = None
+    finally:
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+    assert got is not None, "the child hung (OpenEXR's thread pool) or failed"
+    assert child.exitcode == 0
+    assert got == {n: c.tobytes() for n, c in image.part.channels.items()}

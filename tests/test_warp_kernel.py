@@ -121,3 +121,34 @@ def test_cover_from_the_matrix_equals_warping_ones(scale):
         assert 0 < want.mean() < 1  # the crop's edge runs through the output
         assert torch.all((ones[differ] - 0.999).abs() < 1e-5), int(differ.sum())
         assert got.dtype == torch.float32 and got.shape == (1, 1, 120, 140)
+
+
+def _warp_in_child(queue):
+    image = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    out = warp_affine(image, similarity(3.0, 0.2, 1.0, 2.0), (96, 96), mode="bicubic")
+    queue.put(out.sum().item())
+
+
+def test_a_forked_child_warps_with_threads_of_its_own():
+    """The row threads made in the parent do not exist in a forked child (a DataLoader
+    worker): the child must start its own, not wait for the parent's forever."""
+    import multiprocessing
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        image = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        want = warp_affine(image, similarity(3.0, 0.2, 1.0, 2.0), (96, 96), mode="bicubic")
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_warp_in_child, args=(queue,))
+        child.start()
+        child.join(timeout=60)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+        assert not alive, "the child hung on the parent's thread pool"
+        assert child.exitcode == 0
+        assert queue.get(timeout=5) == pytest.approx(want.sum().item(), rel=1e-6)
+    finally:
+        torch.set_num_threads(before)

@@ -36,10 +36,26 @@ def _library() -> ctypes.CDLL | None:
     return lib
 
 
-@cache
+_workers: ThreadPoolExecutor | None = None
+
+
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                              thread_name_prefix="faceswap_vfx-warp")
+    """The threads the rows are split over, made on first use."""
+    global _workers
+    if _workers is None:
+        _workers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                      thread_name_prefix="faceswap_vfx-warp")
+    return _workers
+
+
+def _forget_pool() -> None:
+    """In a forked child (e.g. a DataLoader worker) the parent's threads do not exist: a
+    pool inherited from it would wait for them forever, so the child makes its own."""
+    global _workers
+    _workers = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def available() -> bool:

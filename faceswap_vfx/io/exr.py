@@ -100,10 +100,22 @@ _OIIO_NAMES = {"worldtocamera", "worldtondc", "worldtoscreen", "datetime", "capd
                "compression", "textureformat", "resolutionunit", "smpte:timecode",
                "smpte:keycode", "openexr:dwacompressionlevel", "openexr:roundingmode"}
 _threads_set = False
+_off_because = ""  # why this process must not use OpenEXR at all (see turn_off)
 
 
 class Unsupported(Exception):
     """This file or image is not for the OpenEXR path; the message says why."""
+
+
+def turn_off(reason: str) -> None:
+    """Send every read and write of this process to OpenImageIO from now on."""
+    global _off_because
+    _off_because = reason
+
+
+def _check_on() -> None:
+    if _off_because:
+        raise Unsupported(_off_because)
 
 
 def set_threads(threads: int) -> None:
@@ -128,6 +140,7 @@ def read(path: str | os.PathLike, specs: Sequence[oiio.ImageSpec]
     """Every channel of every part of the EXR file ``path``, whose OpenImageIO headers
     are ``specs``: per part, channel name -> (H, W) array over the data window in the
     channel's own type (float16, float32, uint32), in the specs' channel order."""
+    _check_on()
     if any(spec.deep for spec in specs):
         raise Unsupported("deep data")
     if (specs[0].getattribute("oiio:subimages") or 1) != len(specs):
@@ -177,6 +190,7 @@ def write(path: str | os.PathLike, specs: Sequence[oiio.ImageSpec],
     or uint32. ``attributes`` (per part, each with ``name``, ``type``, ``value``, as
     :class:`~faceswap_vfx.io.image.Attribute`) adds the double-precision ones the specs
     cannot hold. ``path`` is overwritten, also when this raises."""
+    _check_on()
     for spec, chans in zip(specs, channels, strict=True):
         _check_writable(spec, chans)
     headers = _oiio_headers(Path(path), specs)

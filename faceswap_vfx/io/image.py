@@ -272,6 +272,17 @@ def set_codec_threads(threads: int) -> None:
     exr.set_threads(int(threads))
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (a DataLoader worker, a pool of the caller's) inherits OpenEXR's
+    thread pool without its threads, and waiting on them hangs: the child reads through
+    OpenImageIO alone. (OpenImageIO's own writes hang in a forked child too, as they
+    always have: write from the parent, or from a spawned process.)"""
+    exr.turn_off("a forked child: OpenEXR's worker threads stayed in the parent")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _specs(inp: oiio.ImageInput) -> list[oiio.ImageSpec]:
     """The header of every part of an open file."""
     specs = []
