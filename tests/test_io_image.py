@@ -94,6 +94,9 @@ def test_png_tiff_jpeg_read_through_the_same_api(tmp_path):
         back = read_image(tmp_path / f"photo.{ext}").part.rgb()
         assert back.dtype == np.float32 and back.shape == rgb.shape
         assert np.abs(back - rgb).max() < tol, ext
+        region = (slice(3, 11), slice(5, 30))
+        planar = read_image(tmp_path / f"photo.{ext}").part.rgb(region=region, planar=True)
+        np.testing.assert_array_equal(planar, np.moveaxis(back[region], -1, 0))
 
 
 def test_new_image_with_attributes(tmp_path):

@@ -102,3 +102,26 @@ def test_face_off_the_plate_changes_nothing(frame):
 def test_output_alpha_carries_the_mask(frame):
     swap_frame(frame, [face_at((150, 80), 90)], grey_face, params(output_alpha=True))
     np.testing.assert_array_equal(frame.part.channels["A"], frame.part.channels[MASK_CHANNEL])
+
+
+def test_overlapping_faces_blend_over_each_other_as_one_after_the_other(frame):
+    """The blend reuses the plate pixels read for the crop, except where an earlier face
+    of the frame has changed them: two overlapping faces give what two passes give."""
+    first, second = face_at((120, 72), 100), face_at((160, 80), 100, angle=-0.3)
+    both = copy.deepcopy(frame)
+    swap_frame(both, [first, second], grey_face, params())
+    swap_frame(frame, [first], grey_face, params())
+    swap_frame(frame, [second], grey_face, params())
+    for name in ("R", "G", "B"):
+        np.testing.assert_array_equal(bits(both.part.channels[name]),
+                                      bits(frame.part.channels[name]))
+
+
+def test_an_8_or_16_bit_alpha_gets_the_mask_over_its_full_range(frame):
+    frame.part.channels["A"] = np.zeros(frame.part.shape, np.uint16)
+    swap_frame(frame, [face_at((150, 80), 90)], grey_face, params(output_alpha=True))
+    mask = frame.part.channels[MASK_CHANNEL].astype(np.float32)
+    alpha = frame.part.channels["A"]
+    assert alpha.dtype == np.uint16 and alpha.max() == 65535
+    assert ((alpha > 0) & (alpha < 65535)).sum() > 50  # the soft edge kept, not cut to 0
+    np.testing.assert_allclose(alpha / 65535.0, mask, atol=1e-3)  # half's rounding

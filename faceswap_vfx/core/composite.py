@@ -114,8 +114,8 @@ def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
     if matte is not None:
         alpha = np.clip(matte, 0, 1) * (alpha if matte_mode == "multiply" else 1.0)
     alpha_t = torch.as_tensor(alpha, dtype=target.dtype, device=target.device)[None, None]
-    alpha_t = alpha_t * cover
-    source = cover * warped + (1 - cover) * target
+    alpha_t = alpha_t.mul_(cover)  # alpha is this function's own array
+    source = torch.lerp(target, warped, cover)  # cover is 0 or 1: either image, exactly
     return blend_under(target, source, alpha_t, plate_levels=plate_levels,
                        mask_sigma=mask_sigma, blend=blend), alpha_t
 
@@ -128,12 +128,12 @@ def blend_under(target: torch.Tensor, source: torch.Tensor, alpha: torch.Tensor,
 
     target, source: (B, C, h, w), same device and dtype; alpha: (B, 1, h, w) in [0, 1].
     blend: the multi-band blend to use (:data:`Blend`).
-    Returns (B, C, h, w): ``target + alpha * (blended - target)``, the values of ``target``
-    wherever ``alpha`` is 0.
+    Returns (B, C, h, w): ``target + alpha * (blended - target)`` (``torch.lerp``, one
+    pass), the values of ``target`` wherever ``alpha`` is 0 and of ``blended`` where 1.
     """
     hard = (alpha > 0.5).to(target.dtype)
     blended = blend(source, target, hard, plate_levels=plate_levels, mask_sigma=mask_sigma)
-    return blended.sub_(target).mul_(alpha).add_(target)
+    return torch.lerp(target, blended, alpha)
 
 
 def roi_pad(edge_feather: float, mask_grow: float) -> float:

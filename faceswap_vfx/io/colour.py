@@ -56,14 +56,15 @@ def convert(rgb: np.ndarray, src: str, dst: str, config: str = "", copy: bool = 
 
     Values outside [0, 1] pass through the transforms as the config defines them (no
     clipping here). Same names (or aliases of one space) return a float32 copy, or with
-    ``copy=False`` the pixels themselves when they are float32 and contiguous already.
+    ``copy=False`` the pixels themselves (whatever their strides) when they are float32.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected (H, W, 3) pixels, got {rgb.shape}")
     src_name, dst_name = check_colorspace(src, config), check_colorspace(dst, config)
-    pixels = np.ascontiguousarray(rgb, dtype=np.float32)
     if src_name == dst_name:
+        pixels = np.asarray(rgb, dtype=np.float32)
         return pixels.copy() if copy and pixels is rgb else pixels
+    pixels = np.ascontiguousarray(rgb, dtype=np.float32)
     buf = oiio.ImageBuf(pixels)
     # OpenImageIO's own default config is ours without one ($OCIO, else built in) and is
     # loaded once; naming a config loads it again on every call (~20-40 ms)

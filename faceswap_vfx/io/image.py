@@ -101,21 +101,22 @@ class ImagePart:
                                f"{', '.join(self.channels)}", path=path, frame=frame) from None
 
     def rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), *, path: str | None = None,
-            frame: int | None = None, region: tuple[slice, slice] | None = None
-            ) -> np.ndarray:
+            frame: int | None = None, region: tuple[slice, slice] | None = None,
+            planar: bool = False) -> np.ndarray:
         """The three colour channels as float32 (H, W, 3) over the data window, or over
-        ``region`` (row and column slices of it) alone.
+        ``region`` (row and column slices of it) alone; (3, H, W) with ``planar``.
 
         Integer channels of 8/16-bit files are scaled to [0, 1]; float values pass
         unchanged (scene-linear values above 1, negatives, NaN and Inf included).
         """
         region = region or (slice(None), slice(None))
         planes = [self.channel(n, path=path, frame=frame)[region] for n in names]
-        out = np.empty((*planes[0].shape, len(planes)), np.float32)
+        size = planes[0].shape
+        out = np.empty((len(planes), *size) if planar else (*size, len(planes)), np.float32)
         for i, plane in enumerate(planes):  # one pass each, straight into place
             if plane.dtype.kind == "u" and plane.dtype.itemsize <= 2:
                 plane = _as_float(plane)
-            np.copyto(out[..., i], plane, casting="unsafe")
+            np.copyto(out[i] if planar else out[..., i], plane, casting="unsafe")
         return out
 
     def display_rgb(self, names: tuple[str, str, str] = ("R", "G", "B"), fill: float = 0.0

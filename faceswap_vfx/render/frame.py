@@ -51,13 +51,16 @@ class FaceJob:
     ``roi``: where it is worked on; ``roi_from_crop`` 3x3; ``landmarks_roi`` (68, 2);
     ``crop``: (1, 3, r, r) network input; ``generated``: (1, 3, r, r) network output
     (both working space, [0, 1]); ``warped``/``cover``: the generated face in the ROI, in
-    the blend colour space, and where the crop covers it.
+    the blend colour space, and where the crop covers it. ``plate``: (1, 3, h, w) float32
+    CPU, the plate's RGB over the ROI as cropped (plate colour space, finite), which the
+    blend reuses rather than reading the plate again.
     """
 
     roi: Roi
     roi_from_crop: np.ndarray
     landmarks_roi: np.ndarray
     crop: torch.Tensor
+    plate: torch.Tensor | None = None
     generated: torch.Tensor | None = None
     warped: torch.Tensor | None = None
     cover: torch.Tensor | None = None
@@ -72,13 +75,24 @@ def _data_from_display(part: ImagePart) -> np.ndarray:
 def finite_rgb(rgb: np.ndarray, copy: bool = True) -> np.ndarray:
     """NaN -> 0 and +-Inf -> +-65504 (half's largest), so pyramids stay finite; in place
     (``copy=False``) in a float array of the caller's own."""
+    if np.isfinite(rgb).all():  # the usual plate: one cheap pass instead of four
+        return rgb.copy() if copy else rgb
     return np.nan_to_num(rgb, copy=copy, nan=0.0, posinf=HALF_MAX, neginf=-HALF_MAX)
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """(H, W, C) numpy -> (1, C, H, W) float32 on ``device``."""
-    return torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None] \
-        .to(device)
+    """(H, W, C) numpy -> (1, C, H, W) float32 on ``device``; on the CPU a view of float32
+    ``rgb`` (no copy, whatever its layout: a planar array stays planar)."""
+    rgb = np.asarray(rgb, np.float32)
+    if any(step < 0 for step in rgb.strides):  # torch cannot view those
+        rgb = np.ascontiguousarray(rgb)
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
+
+
+def plate_roi(part: ImagePart, roi: Roi) -> torch.Tensor:
+    """(1, 3, h, w) float32 CPU, planar: R, G, B of ``part`` over ``roi``, made finite
+    (:func:`finite_rgb`)."""
+    return torch.from_numpy(finite_rgb(part.rgb(region=roi.slices, planar=True), copy=False))[None]
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -101,14 +115,14 @@ def crop_faces(image: Image, faces: Sequence[Face], params: dict[str, Any],
         if roi.empty:
             continue
         roi_from_crop = roi.from_plate() @ plate_from_crop
-        target = to_tensor(finite_rgb(part.rgb(region=roi.slices), copy=False), "cpu")
-        crop = warp_affine(target, invert(roi_from_crop), (face.crop_size,) * 2,
+        plate = plate_roi(part, roi)
+        crop = warp_affine(plate, invert(roi_from_crop), (face.crop_size,) * 2,
                            padding="border")
         crop_np = convert(to_numpy(crop), params["plate_colorspace"],
                           params["working_colorspace"], params["ocio_config"])
         jobs.append(FaceJob(roi, roi_from_crop,
                             apply(roi.from_plate() @ data_from_display, face.landmarks),
-                            to_tensor(np.clip(crop_np, 0.0, 1.0), device)))
+                            to_tensor(np.clip(crop_np, 0.0, 1.0), device), plate=plate))
     return jobs
 
 
@@ -144,8 +158,11 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
     alphas = []
     cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
     for j in jobs:
-        plate_rgb = finite_rgb(part.rgb(region=j.roi.slices), copy=False)
-        target = convert(plate_rgb, cs_plate, cs_blend, params["ocio_config"], copy=False)
+        plate = j.plate  # as cropped, unless an earlier face's blend changed its pixels
+        if plate is None or any(_overlap(j.roi, slices) for slices, _ in alphas):
+            plate = plate_roi(part, j.roi)
+        target = convert(to_numpy(plate), cs_plate, cs_blend, params["ocio_config"],
+                         copy=False)
         out, alpha = blend_roi(
             to_tensor(target, device), j.warped, j.cover, j.landmarks_roi,
             plate_levels=params["plate_levels"], mask_sigma=params["mask_sigma"],
@@ -162,12 +179,25 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
         part.channels["A"] = _union(alphas, part.shape, dtype)
 
 
+def _overlap(roi: Roi, slices: tuple[slice, slice]) -> bool:
+    rows, cols = slices
+    return (roi.y0 < rows.stop and rows.start < roi.y1
+            and roi.x0 < cols.stop and cols.start < roi.x1)
+
+
 def _union(alphas: list[tuple[tuple[slice, slice], np.ndarray]], shape: tuple[int, int],
            dtype: np.dtype) -> np.ndarray:
-    """(H, W) of ``dtype``: the largest of the ROI alphas at each pixel, 0 elsewhere."""
+    """(H, W) of ``dtype``: the largest of the ROI alphas at each pixel, 0 elsewhere;
+    8/16-bit integer channels get [0, 1] scaled to their full range, as :func:`write_rgb`."""
     out = np.zeros(shape, dtype)
     for slices, a in alphas:
-        out[slices] = np.maximum(out[slices], a.astype(dtype))
+        if out.dtype.kind == "u":
+            top = np.iinfo(out.dtype).max
+            np.maximum(out[slices], np.round(np.clip(a, 0.0, 1.0) * top), out=out[slices],
+                       casting="unsafe")
+        else:  # torch converts to half several times faster than numpy
+            region = torch.from_numpy(out)[slices]
+            torch.maximum(region, torch.from_numpy(a).to(region.dtype), out=region)
     return out
 
 
