@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from faceswap_vfx.core import warp, warp_kernel
-from faceswap_vfx.core.warp import warp_affine
+from faceswap_vfx.core import filters, warp, warp_kernel
+from faceswap_vfx.core.warp import antialias_sigma, warp_affine
 
 pytestmark = pytest.mark.skipif(not warp_kernel.available(),
                                 reason="the compiled warp was not built (no C compiler)")
@@ -100,6 +103,184 @@ def test_module_dispatches_through_the_kernel(monkeypatch):
     warp.warp_affine(torch.rand(1, 3, 8, 8, dtype=torch.float64), similarity(2.0, 0.1, 0, 0),
                      (16, 16), mode="bicubic")
     assert calls == [1]  # float32 through the kernel; float64 keeps the torch path
+
+
+def channels_last(image: torch.Tensor) -> torch.Tensor:
+    """``image``'s values as a (B, C, H, W) view of (B, H, W, C) memory, as the render's."""
+    return image.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+
+
+def layouts(image: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The same values in the memory layouts the kernel reads in place."""
+    b, c, h, w = image.shape
+    wide = torch.full((b, c + 2, 2 * h + 3, w + 5), float("nan"))
+    wide[:, 1:c + 1, 3::2, 2:w + 2] = image  # channel, row and column strides, an offset
+    return {"contiguous": image, "channels-last": channels_last(image),
+            "strided view": wide[:, 1:c + 1, 3::2, 2:w + 2]}
+
+
+# --- the antialias prefilter: the compiled blur ------------------------------------------
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+@pytest.mark.parametrize("size", [(1, 1), (1, 7), (6, 1), (3, 4), (37, 52), (70, 9)])
+def test_blur_equals_the_torch_blur(size, channels):
+    """warp_kernel.gaussian_blur against filters.gaussian_blur: sizes below the radius
+    (every tap a replicated edge), B > 1, channel counts around the 4-float groups."""
+    rng = np.random.default_rng(size[0] * 100 + size[1] + channels)
+    image = torch.from_numpy(rng.normal(0.5, 2.0, (2, channels, *size)).astype(np.float32))
+    for sigma in (0.3, 1.0, antialias_sigma(256 / 944), 4.2):
+        want = filters.gaussian_blur(image, sigma)
+        for name, view in layouts(image).items():
+            got = warp_kernel.gaussian_blur(view, sigma)
+            assert got.is_contiguous() and got.shape == image.shape, name
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * 8.0, msg=name)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+@pytest.mark.parametrize("size", [(1, 1), (2, 9), (5, 3), (40, 33)])
+def test_packed_grid_is_the_padded_blur(size, padding):
+    """The grid fsv_warp_keys reads, blurred as it is packed: filters.gaussian_blur padded
+    by 4 pixels as the torch path pads (zeros or edge pixels), channels in the first lanes
+    and zeros in the rest; sigma 0: the image itself, bit for bit."""
+    rng = np.random.default_rng(size[0] + size[1])
+    image = torch.from_numpy(rng.normal(0.5, 2.0, (1, 3, *size)).astype(np.float32))
+    mode = "constant" if padding == "zeros" else "replicate"
+    for sigma in (0.0, 0.8, 2.5):
+        blurred = filters.gaussian_blur(image, sigma)
+        want = F.pad(blurred, (4,) * 4, mode=mode)[0].permute(1, 2, 0)
+        for name, view in layouts(image).items():
+            grid = warp_kernel._packed(view[0], warp_kernel._taps(sigma), padding)
+            assert grid.shape == (size[0] + 8, size[1] + 8, 4)
+            assert torch.equal(grid[..., 3], torch.zeros_like(grid[..., 3])), name
+            if sigma == 0:
+                assert torch.equal(grid[..., :3], want), name
+            torch.testing.assert_close(grid[..., :3], want, rtol=1e-5, atol=1e-5 * 8.0,
+                                       msg=name)
+
+
+def test_blur_has_the_torch_taps_and_radius():
+    """An impulse comes back as the outer product of gaussian_kernel1d's taps: radius
+    ceil(3 sigma), nothing beyond it; in the grid and in the planes."""
+    for sigma in (0.4, 1.7746, 3.0):
+        radius = math.ceil(3.0 * sigma)
+        taps = filters.gaussian_kernel1d(sigma, torch.float32, torch.device("cpu"))
+        assert len(taps) == 2 * radius + 1
+        image = torch.zeros(1, 1, 31, 31)
+        image[0, 0, 15, 15] = 1.0
+        want = torch.zeros(31, 31)
+        want[15 - radius:16 + radius, 15 - radius:16 + radius] = taps[:, None] * taps
+        grid = warp_kernel._packed(image[0], warp_kernel._taps(sigma), "zeros")
+        torch.testing.assert_close(grid[4:-4, 4:-4, 0], want, rtol=1e-6, atol=1e-9)
+        torch.testing.assert_close(warp_kernel.gaussian_blur(image, sigma)[0, 0], want,
+                                   rtol=1e-6, atol=1e-9)
+        assert torch.count_nonzero(grid[..., 0]) == (2 * radius + 1) ** 2
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+@pytest.mark.parametrize("channels", [1, 3, 5])
+def test_antialiased_warp_equals_the_torch_path(padding, channels):
+    """Minifying warps (blur fused into the kernel's packing) against the torch path
+    (filters.gaussian_blur, then the torch Keys gathers), channels-last and strided input,
+    B > 1 with one item not minified."""
+    rng = np.random.default_rng(channels + 10)
+    image = torch.from_numpy(rng.normal(0.5, 2.0, (2, channels, 90, 117)).astype(np.float32))
+    for scale, angle in ((0.28, 0.1), (0.45, -1.1), (0.12, 2.5), (0.9, 0.4)):
+        m = np.stack([similarity(scale, angle, 0.0, 0.0), similarity(1.3, 0.2, 0.0, 0.0)])
+        m[:, :2, 2] = np.array([20.0, 15.0]) - m[:, :2, :2] @ [58.0, 45.0]
+        m[0, :2, 2] += rng.uniform(-6, 6, 2)
+        want = torch_path(image, m, (31, 41), mode="bicubic", padding=padding)
+        for name, view in layouts(image).items():
+            got = warp_affine(view, m, (31, 41), mode="bicubic", padding=padding)
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * 8.0, msg=name)
+        unblurred = warp_affine(image, m, (31, 41), mode="bicubic", padding=padding,
+                                antialias=False)
+        assert (unblurred[0] - want[0]).abs().max() > 1e-3  # the blur is not skipped
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_the_render_crop_equals_the_torch_path(mode):
+    """The render's crop: a ~944 px window of a channels-last plate to 256 px, border
+    padding (scale ~0.27, sigma ~1.8), through the compiled blur either way."""
+    rng = np.random.default_rng(5)
+    plate = rng.random((980, 1000, 3)).astype(np.float32) * 4.0 - 1.0  # (H, W, C), HDR
+    image = torch.from_numpy(plate).permute(2, 0, 1)[None]
+    s = 256 / 944
+    m = similarity(s, 0.12, 0.0, 0.0)
+    m[:2, 2] = np.array([128.0, 128.0]) - m[:2, :2] @ [500.0, 490.0]
+    got = warp_affine(image, m, (256, 256), mode=mode, padding="border")
+    want = torch_path(image, m, (256, 256), mode=mode, padding="border")
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * 4.0)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+def test_blur_spreads_nan_and_inf_as_the_torch_path(padding):
+    """NaN, +Inf and -Inf spread through the blur and the warp as in the torch path: Inf
+    where only one sign is within reach, NaN where both are or a NaN is."""
+    image = torch.from_numpy(np.random.default_rng(6).random((1, 3, 60, 64)).astype(np.float32))
+    image[0, 0, 10, 12] = float("nan")
+    image[0, 1, 30, 30] = float("inf")
+    image[0, 1, 33, 33] = float("-inf")  # within one radius of the +Inf: NaN between
+    image[0, 2, 50, 2] = float("inf")  # at the edge: replicated into the border padding
+    m = similarity(0.4, 0.3, 0.0, 0.0)
+    m[:2, 2] = np.array([12.0, 12.0]) - m[:2, :2] @ [32.0, 30.0]
+    want = torch_path(image, m, (26, 26), mode="bicubic", padding=padding)
+    assert want.isnan().any() and want.isinf().any()
+    blurred = filters.gaussian_blur(image, 1.5)
+    assert blurred.isnan().any() and blurred.isposinf().any() and blurred.isneginf().any()
+    for name, view in layouts(image).items():
+        got = warp_affine(view, m, (26, 26), mode="bicubic", padding=padding)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5, equal_nan=True, msg=name)
+        torch.testing.assert_close(warp_kernel.gaussian_blur(view, 1.5), blurred, rtol=1e-5,
+                                   atol=1e-5, equal_nan=True, msg=name)
+
+
+def test_row_bands_give_the_same_bits(monkeypatch):
+    """Rows split into bands (each its own ring of source rows, starting mid-image or in
+    the padding), in any order: the same bits as one pass."""
+    rng = np.random.default_rng(8)
+    image = channels_last(torch.from_numpy(rng.random((2, 5, 50, 43)).astype(np.float32)))
+    m = similarity(0.3, 0.5, 0.0, 0.0)
+    m[:2, 2] = np.array([7.0, 7.0]) - m[:2, :2] @ [21.0, 25.0]
+    grid_one = warp_kernel._packed(image[0, :3], warp_kernel._taps(2.1), "border")
+    blur_one = warp_kernel.gaussian_blur(image, 2.1)
+    warp_one = warp_affine(image, m, (14, 15), mode="bicubic", padding="border")
+
+    def bands(h, rows):
+        for r0 in reversed(range(0, h, 3)):
+            rows(r0, min(r0 + 3, h))
+
+    monkeypatch.setattr(warp_kernel, "_split_rows", bands)
+    assert torch.equal(warp_kernel._packed(image[0, :3], warp_kernel._taps(2.1), "border"),
+                       grid_one)
+    assert torch.equal(warp_kernel.gaussian_blur(image, 2.1), blur_one)
+    assert torch.equal(warp_affine(image, m, (14, 15), mode="bicubic", padding="border"),
+                       warp_one)
+
+
+def test_antialiased_warps_dispatch_and_fall_back(monkeypatch):
+    """float32 CPU: the bicubic warp blurs in the kernel and bilinear uses the compiled
+    blur, neither the torch blur; without the library both keep the torch path."""
+    calls = []
+    real_keys, real_blur = warp_kernel.warp_keys, warp_kernel.gaussian_blur
+    monkeypatch.setattr(warp_kernel, "warp_keys",
+                        lambda *a: calls.append(("keys", a[4:])) or real_keys(*a))
+    monkeypatch.setattr(warp_kernel, "gaussian_blur",
+                        lambda *a: calls.append(("blur",)) or real_blur(*a))
+    monkeypatch.setattr(warp, "gaussian_blur", lambda *a: calls.append(("torch",)) or
+                        filters.gaussian_blur(*a))
+    image = torch.rand(1, 3, 64, 64)
+    m = similarity(0.25, 0.1, 0, 0)
+    want = {mode: torch_path(image, m, (16, 16), mode=mode) for mode in ("bicubic", "bilinear")}
+    calls.clear()
+    for mode in ("bicubic", "bilinear"):
+        got = warp_affine(image, m, (16, 16), mode=mode)
+        torch.testing.assert_close(got, want[mode], rtol=1e-5, atol=1e-5)
+    assert calls == [("keys", (antialias_sigma(0.25),)), ("blur",)]
+    calls.clear()
+    monkeypatch.setattr(warp_kernel, "_library", lambda: None)  # a build without the kernel
+    assert not warp_kernel.available() and not warp_kernel.supports(image)
+    for mode in ("bicubic", "bilinear"):
+        assert torch.equal(warp_affine(image, m, (16, 16), mode=mode), want[mode])
+    assert calls == [("torch",), ("torch",)]
 
 
 @pytest.mark.parametrize("scale", [3.5, 1.0, 0.4])

@@ -10,7 +10,12 @@
  * channels, the rest zero), PAD pixels of padding on every side holding what lies outside
  * the image (zeros or the edge pixels), so every tap is one 4-float vector multiply-add
  * (GCC vector extension: SSE on x86-64, NEON on arm64) and no tap needs a bounds test.
+ * fsv_blur_pack makes that grid from a strided source, blurring it on the way when the
+ * warp minifies (the antialias prefilter); fsv_blur writes the same blur as planes.
  */
+
+#include <stdlib.h>
+#include <string.h>
 
 typedef float v4f __attribute__((vector_size(16)));
 
@@ -92,5 +97,199 @@ void fsv_warp_cover(long height, long width, const double *m, float *dst, long o
     }
 }
 
+/* Separable Gaussian blur, edges replicated: faceswap_vfx.core.filters.gaussian_blur's
+ * arithmetic (the taps come from its gaussian_kernel1d) on up to 4 channels at once.
+ * Along y first, then along x, each output the taps' products summed in tap order, as
+ * its torch passes do (torch may fuse each multiply-add: results agree to float32
+ * rounding, NaN and Inf spread alike).
+ *
+ * A band of output rows keeps the 2 radius + 1 source rows it reads in a ring, packed to
+ * 4 floats a pixel, so the (possibly channels-last or strided) source is read about once
+ * and no blurred copy of the whole image is made. */
+
+typedef struct {
+    const float *src;     /* channel 0 of the source: pixel (y, x, k) at y sy + x sx + k sc */
+    long sc, sy, sx, channels, height, width;
+    const float *taps;    /* 2 radius + 1 of them */
+    long radius;
+    v4f *ring;            /* 2 radius + 1 packed rows: slot (s + radius) % n holds row s */
+    v4f *line;            /* width + 2 radius: the column pass of one row, edges repeated */
+    const v4f **rows;     /* 2 radius + 1 row pointers of one correlation */
+    long next;            /* the first source row (unclamped) not yet in the ring */
+} blur_t;
+
+static inline long clamp_index(long i, long size) {
+    return i < 0 ? 0 : (i >= size ? size - 1 : i);
+}
+
+/* source row y (clamped into the image), channels packed, the other lanes zero */
+static void load_row(const blur_t *b, long y, v4f *out) {
+    const float *p = b->src + clamp_index(y, b->height) * b->sy;
+    long sc = b->sc, sx = b->sx;
+    switch (b->channels) {  /* a constant channel count: no inner loop per pixel */
+    case 1: for (long x = 0; x < b->width; ++x, p += sx) out[x] = (v4f){p[0], 0, 0, 0}; break;
+    case 2: for (long x = 0; x < b->width; ++x, p += sx) out[x] = (v4f){p[0], p[sc], 0, 0};
+        break;
+    case 3: for (long x = 0; x < b->width; ++x, p += sx)
+            out[x] = (v4f){p[0], p[sc], p[2 * sc], 0};
+        break;
+    default: for (long x = 0; x < b->width; ++x, p += sx)
+            out[x] = (v4f){p[0], p[sc], p[2 * sc], p[3 * sc]};
+    }
+}
+
+/* out[x] = sum over k of taps[k] rows[k][x] for x0 <= x < width, in tap order; 4 pixels a
+ * step for 4 independent chains of adds */
+static void correlate_v4(const v4f *const *rows, const float *taps, long n, v4f *out,
+                         long x0, long width) {
+    long x = x0;
+    for (; x + 4 <= width; x += 4) {
+        const v4f *r = rows[0] + x;
+        v4f a0 = taps[0] * r[0], a1 = taps[0] * r[1], a2 = taps[0] * r[2], a3 = taps[0] * r[3];
+        for (long k = 1; k < n; ++k) {
+            r = rows[k] + x;
+            a0 = a0 + taps[k] * r[0], a1 = a1 + taps[k] * r[1];
+            a2 = a2 + taps[k] * r[2], a3 = a3 + taps[k] * r[3];
+        }
+        out[x] = a0, out[x + 1] = a1, out[x + 2] = a2, out[x + 3] = a3;
+    }
+    for (; x < width; ++x) {
+        v4f a = taps[0] * rows[0][x];
+        for (long k = 1; k < n; ++k) a = a + taps[k] * rows[k][x];
+        out[x] = a;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* correlate_v4 with AVX's 8-float vectors, two pixels each, where the CPU has AVX (picked
+ * at run time: the build targets baseline x86-64): the same products and sums in the same
+ * order, so the same bits, in half the instructions. Does the pixels x < 8 floor(width / 8)
+ * and returns their count; it calls nothing, so that it clears the upper halves of the
+ * AVX registers (vzeroupper) before any SSE code runs again, which would otherwise slow
+ * every SSE instruction after it (the warp's too). */
+typedef float v8f __attribute__((vector_size(32), aligned(16), may_alias));
+
+__attribute__((target("avx"))) static long correlate_v8(const v4f *const *rows,
+                                                         const float *taps, long n, v4f *out,
+                                                         long width) {
+    long x = 0;
+    for (; x + 8 <= width; x += 8) {
+        const v8f *r = (const v8f *)(rows[0] + x);
+        v8f a0 = taps[0] * r[0], a1 = taps[0] * r[1], a2 = taps[0] * r[2], a3 = taps[0] * r[3];
+        for (long k = 1; k < n; ++k) {
+            r = (const v8f *)(rows[k] + x);
+            a0 = a0 + taps[k] * r[0], a1 = a1 + taps[k] * r[1];
+            a2 = a2 + taps[k] * r[2], a3 = a3 + taps[k] * r[3];
+        }
+        v8f *o = (v8f *)(out + x);
+        o[0] = a0, o[1] = a1, o[2] = a2, o[3] = a3;
+    }
+    return x;
+}
+
+static void correlate(const v4f *const *rows, const float *taps, long n, v4f *out,
+                      long width) {
+    long done = __builtin_cpu_supports("avx") ? correlate_v8(rows, taps, n, out, width) : 0;
+    correlate_v4(rows, taps, n, out, done, width);
+}
+#else
+static void correlate(const v4f *const *rows, const float *taps, long n, v4f *out,
+                      long width) {
+    correlate_v4(rows, taps, n, out, 0, width);
+}
+#endif
+
+/* the blurred image row y (0 <= y < height) into out (width packed pixels); rows asked
+ * for in increasing order (repeats allowed) load each source row once */
+static void blurred_row(blur_t *b, long y, v4f *out) {
+    long r = b->radius, n = 2 * r + 1, w = b->width;
+    if (r == 0) {  /* no blur: only the packing */
+        load_row(b, y, out);
+        return;
+    }
+    if (b->next < y - r) b->next = y - r;
+    for (; b->next <= y + r; ++b->next) load_row(b, b->next, b->ring + (b->next + r) % n * w);
+    for (long k = 0; k < n; ++k) b->rows[k] = b->ring + (y + k) % n * w;  /* row y - r + k */
+    correlate(b->rows, b->taps, n, b->line + r, w);  /* along y */
+    for (long k = 0; k < r; ++k)  /* the edges replicated, as F.pad(mode="replicate") */
+        b->line[k] = b->line[r], b->line[r + w + k] = b->line[r + w - 1];
+    for (long k = 0; k < n; ++k) b->rows[k] = b->line + k;
+    correlate(b->rows, b->taps, n, out, w);  /* along x */
+}
+
+/* a blur_t with its buffers, or 0 when memory runs out */
+static int blur_init(blur_t *b, const float *src, long sc, long sy, long sx, long channels,
+                     long height, long width, const float *taps, long radius) {
+    long n = 2 * radius + 1;
+    *b = (blur_t){src, sc, sy, sx, channels, height, width, taps, radius, 0, 0, 0, -radius};
+    if (radius == 0) return 1;
+    b->ring = malloc(sizeof(v4f) * (size_t)(n * width + width + 2 * radius));
+    b->rows = malloc(sizeof(v4f *) * (size_t)n);
+    if (!b->ring || !b->rows) {
+        free(b->ring), free((void *)b->rows);
+        return 0;
+    }
+    b->line = b->ring + n * width;
+    return 1;
+}
+
+static void blur_free(blur_t *b) { free(b->ring), free((void *)b->rows); }
+
+/* Rows [row0, row1) of the packed grid fsv_warp_keys reads (see the top of this file),
+ * holding the source of height x width pixels blurred with taps (2 radius + 1 floats;
+ * radius 0: copied, taps unused) and, outside it, zeros or (border != 0) its edge pixels.
+ * src: the first of channels (1 to 4) channels, pixel (y, x, k) at src[y sy + x sx + k sc]
+ * (strides in floats, any layout). Returns 0 when out of memory, else 1. Callers may split
+ * the rows over threads. */
+int fsv_blur_pack(const float *src, long sc, long sy, long sx, long channels, long height,
+                  long width, const float *taps, long radius, int border, v4f *grid,
+                  long row0, long row1) {
+    blur_t b;
+    if (!blur_init(&b, src, sc, sy, sx, channels, height, width, taps, radius)) return 0;
+    long pitch = width + 2 * PAD;
+    v4f zero = {0, 0, 0, 0};
+    for (long i = row0; i < row1; ++i) {
+        v4f *row = grid + i * pitch;
+        long y = i - PAD;
+        if (!border && (y < 0 || y >= height)) {
+            for (long x = 0; x < pitch; ++x) row[x] = zero;
+            continue;
+        }
+        if (border && i > row0 && clamp_index(y, height) == clamp_index(y - 1, height)) {
+            memcpy(row, row - pitch, sizeof(v4f) * (size_t)pitch);  /* a repeated edge row */
+            continue;
+        }
+        blurred_row(&b, clamp_index(y, height), row + PAD);
+        v4f left = border ? row[PAD] : zero, right = border ? row[PAD + width - 1] : zero;
+        for (long x = 0; x < PAD; ++x) row[x] = left, row[PAD + width + x] = right;
+    }
+    blur_free(&b);
+    return 1;
+}
+
+/* Rows [row0, row1) of the same blur of the source (as fsv_blur_pack's, 0 < radius) into
+ * channels planes of height x width floats: dst (contiguous). Returns 0 when out of
+ * memory, else 1. */
+int fsv_blur(const float *src, long sc, long sy, long sx, long channels, long height,
+             long width, const float *taps, long radius, float *dst, long row0, long row1) {
+    blur_t b;
+    v4f *out = malloc(sizeof(v4f) * (size_t)width);
+    if (!out || !blur_init(&b, src, sc, sy, sx, channels, height, width, taps, radius)) {
+        free(out);
+        return 0;
+    }
+    long plane = height * width;
+    for (long y = row0; y < row1; ++y) {
+        blurred_row(&b, y, out);
+        for (long k = 0; k < channels; ++k) {
+            float *d = dst + k * plane + y * width;
+            for (long x = 0; x < width; ++x) d[x] = out[x][k];
+        }
+    }
+    blur_free(&b);
+    free(out);
+    return 1;
+}
+
 /* Checked by the ctypes binding (faceswap_vfx/core/warp_kernel.py) before use. */
-int warp_abi_version(void) { return 2; }
+int warp_abi_version(void) { return 3; }

@@ -1,7 +1,8 @@
 """Affine image warps in the pixel-centre convention of :mod:`faceswap_vfx.core.geometry`.
 
-Pure torch; device and dtype follow the image. The matrix is taken as data (no gradient
-flows to it); gradients flow to the image.
+Torch; device and dtype follow the image. The matrix is taken as data (no gradient flows
+to it); gradients flow to the image. Float32 CPU images without gradients go through the
+compiled kernels of :mod:`~faceswap_vfx.core.warp_kernel` when built (same values).
 """
 
 from __future__ import annotations
@@ -210,10 +211,21 @@ def warp_affine(
         pad = (math.ceil(3.0 * sigma) if sigma > 0 else 0) + _SUPPORT
         x0, y0, x1, y1 = _footprint(src_from_dst[i], out_size, (src_h, src_w), pad)
         src = image[i : i + 1, :, y0:y1, x0:x1]
-        if sigma > 0:
-            src = gaussian_blur(src, sigma)
         window_from_dst = src_from_dst[i : i + 1].copy()
         window_from_dst[:, 0] -= x0 * window_from_dst[:, 2]
         window_from_dst[:, 1] -= y0 * window_from_dst[:, 2]
-        out.append(_resample(src, window_from_dst, out_size, mode, padding))
+        if mode == "bicubic" and warp_kernel.supports(src):  # blurred as the kernel packs it
+            out.append(warp_kernel.warp_keys(src, window_from_dst, out_size, padding, sigma))
+        else:
+            out.append(_resample(_blur(src, sigma), window_from_dst, out_size, mode, padding))
     return torch.cat(out, dim=0)
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """:func:`gaussian_blur` of ``image`` (as is for sigma 0): compiled for float32 CPU when
+    the warp kernel is built (:func:`warp_kernel.gaussian_blur`, same values)."""
+    if sigma <= 0:
+        return image
+    if warp_kernel.supports(image):
+        return warp_kernel.gaussian_blur(image, sigma)
+    return gaussian_blur(image, sigma)

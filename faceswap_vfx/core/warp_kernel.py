@@ -1,8 +1,10 @@
 """ctypes binding of the compiled Keys bicubic warp (``_warp_kernel.c``, built by setup.py as
 an optional extension): about 6x faster on one core than the torch path of
 :mod:`faceswap_vfx.core.warp`, and split over torch's thread count (ctypes releases the
-GIL). Same arithmetic, so results equal the torch path's to float32 rounding. Also the
-warp's coverage (:func:`cover`), computed from the matrix rather than by warping ones.
+GIL). Same arithmetic, so results equal the torch path's to float32 rounding. The
+antialias prefilter (:func:`gaussian_blur`'s separable Gaussian) runs in the kernel too,
+fused into the packing of the source the warp reads. Also the warp's coverage
+(:func:`cover`), computed from the matrix rather than by warping ones.
 
 When the library is missing :func:`supports` is False and the warp keeps its torch path.
 """
@@ -16,8 +18,8 @@ from functools import cache
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from faceswap_vfx.core import filters
 from faceswap_vfx.core.native import load
 
 _ROWS_PER_TASK = 32  # fewer rows than this are not worth a thread
@@ -26,13 +28,17 @@ _PAD = 4  # PAD in _warp_kernel.c
 
 @cache
 def _library() -> ctypes.CDLL | None:
-    lib = load("_warp_kernel", "warp_abi_version", 2)
+    lib = load("_warp_kernel", "warp_abi_version", 3)
     if lib is not None:
         ptr, long_ = ctypes.c_void_p, ctypes.c_long
         lib.fsv_warp_keys.restype = lib.fsv_warp_cover.restype = None
         lib.fsv_warp_keys.argtypes = [ptr, long_, long_, ptr, ptr, long_, long_, long_, long_,
                                       long_]
         lib.fsv_warp_cover.argtypes = [long_, long_, ptr, ptr, long_, long_, long_]
+        lib.fsv_blur_pack.restype = lib.fsv_blur.restype = ctypes.c_int  # 0: out of memory
+        source = [ptr] + [long_] * 6 + [ptr, long_]  # src, strides, channels, size, taps
+        lib.fsv_blur_pack.argtypes = source + [ctypes.c_int, ptr, long_, long_]
+        lib.fsv_blur.argtypes = source + [ptr, long_, long_]
     return lib
 
 
@@ -81,26 +87,77 @@ def _split_rows(h: int, rows) -> None:
     list(_pool().map(rows, bounds[:-1], bounds[1:]))
 
 
-def _packed(image: torch.Tensor, padding: str) -> list[tuple[torch.Tensor, int, int]]:
-    """Each batch item's channels in groups of up to 4, as (H + 8, W + 8, 4) float32 with
-    4 pixels of padding (zeros or edge pixels): ``(grid, item, first channel)``."""
-    padded = F.pad(image, (_PAD,) * 4, mode="constant" if padding == "zeros" else "replicate")
-    b, c, hp, wp = padded.shape
-    out = []
+def _taps(sigma: float) -> torch.Tensor:
+    """float32 taps of :func:`filters.gaussian_blur` for ``sigma`` px (radius ceil(3 sigma),
+    at least 1); sigma <= 0: the single tap 1 (no blur)."""
+    if sigma <= 0:
+        return torch.ones(1)
+    return filters.gaussian_kernel1d(sigma, torch.float32, torch.device("cpu")).contiguous()
+
+
+def _groups(image: torch.Tensor):
+    """``(item, first channel, view)`` for each batch item's channels in groups of up to 4,
+    the views (n, H, W) of ``image`` itself (any strides)."""
+    b, c = image.shape[:2]
     for i in range(b):
         for c0 in range(0, c, 4):
-            n = min(4, c - c0)
-            grid = padded.new_zeros((hp, wp, 4))
-            grid[..., :n] = padded[i, c0:c0 + n].permute(1, 2, 0)
-            out.append((grid, i, c0))
+            yield i, c0, image[i, c0:c0 + 4]
+
+
+def _source_args(view: torch.Tensor, taps: torch.Tensor) -> list[int]:
+    """The leading arguments of fsv_blur_pack / fsv_blur for an (n, H, W) float32 view."""
+    n, height, width = view.shape
+    sc, sy, sx = view.stride()
+    return [view.data_ptr(), sc, sy, sx, n, height, width, taps.data_ptr(),
+            (len(taps) - 1) // 2]
+
+
+def _run_rows(h: int, call) -> None:
+    """:func:`_split_rows` of a kernel ``call(r0, r1)`` that returns 0 when out of memory."""
+    failed = []
+    _split_rows(h, lambda r0, r1: call(r0, r1) or failed.append(r0))
+    if failed:
+        raise MemoryError("the warp kernel's blur could not allocate its row buffers")
+
+
+def _packed(view: torch.Tensor, taps: torch.Tensor, padding: str) -> torch.Tensor:
+    """The (H + 8, W + 8, 4) float32 grid fsv_warp_keys reads: (n, H, W) ``view`` (n <= 4,
+    any strides) correlated with ``taps`` along y then x, edges replicated (one tap: as
+    is), in the first n lanes (the rest 0), and 4 pixels of ``padding`` (zeros or edge
+    pixels) around it. Made in one pass over the source, rows split over threads."""
+    lib = _library()
+    _, height, width = view.shape
+    grid = torch.empty((height + 2 * _PAD, width + 2 * _PAD, 4), dtype=torch.float32)
+    head = _source_args(view, taps) + [int(padding == "border"), grid.data_ptr()]
+    _run_rows(grid.shape[0], lambda r0, r1: lib.fsv_blur_pack(*head, r0, r1))
+    return grid
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """:func:`filters.gaussian_blur` of a (B, C, H, W) float32 CPU ``image`` (any strides,
+    e.g. a channels-last view), the same values to float32 rounding. Returns (B, C, H, W)
+    float32, contiguous."""
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the warp kernel is not built")
+    if sigma <= 0:
+        return image.clone(memory_format=torch.contiguous_format)
+    taps = _taps(sigma)
+    height = image.shape[2]
+    out = torch.empty(image.shape, dtype=torch.float32)
+    for i, c0, view in _groups(image):
+        head = _source_args(view, taps) + [out[i, c0].data_ptr()]
+        _run_rows(height, lambda r0, r1, head=head: lib.fsv_blur(*head, r0, r1))
     return out
 
 
 def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int, int],
-              padding: str) -> torch.Tensor:
-    """Keys bicubic (a = -0.5) resampling of (B, C, H, W) float32 CPU ``image`` at the
-    source points ``src_from_dst @ [j + 0.5, i + 0.5, 1]`` of an ``out_size`` (h, w)
-    output; ``src_from_dst``: (B, 3, 3) affine. padding: ``"zeros"`` or ``"border"``.
+              padding: str, sigma: float = 0.0) -> torch.Tensor:
+    """Keys bicubic (a = -0.5) resampling of (B, C, H, W) float32 CPU ``image`` (any
+    strides) at the source points ``src_from_dst @ [j + 0.5, i + 0.5, 1]`` of an
+    ``out_size`` (h, w) output; ``src_from_dst``: (B, 3, 3) affine. padding: ``"zeros"`` or
+    ``"border"``. sigma > 0: resample ``filters.gaussian_blur(image, sigma)`` instead (the
+    antialias prefilter), blurred as the source is packed for the warp.
     Returns (B, C, h, w) float32, contiguous."""
     lib = _library()
     if lib is None:
@@ -108,10 +165,12 @@ def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int
     b, c, height, width = image.shape
     h, w = out_size
     out = torch.empty((b, c, h, w), dtype=torch.float32)
-    for grid, i, c0 in _packed(image, padding):
+    taps = _taps(sigma)
+    for i, c0, view in _groups(image):
+        grid = _packed(view, taps, padding)
         m = np.ascontiguousarray(src_from_dst[i, :2], dtype=np.float64)
         dst = out[i, c0:]
-        n = min(4, c - c0)
+        n = len(view)
 
         def rows(r0: int, r1: int, grid=grid, m=m, dst=dst, n=n) -> None:
             lib.fsv_warp_keys(grid.data_ptr(), height, width, m.ctypes.data, dst.data_ptr(),
