@@ -103,6 +103,59 @@ def test_strided_channels_last_and_roi_views_are_read_in_place():
     np.testing.assert_array_equal(plate, before)  # inputs only read
 
 
+@pytest.mark.parametrize("path", ["kernel", "torch"])
+def test_out_writes_into_the_plate_itself_or_the_source(path, monkeypatch):
+    """``out=`` the plate's ROI view blends straight into the plate, ``out=`` the source
+    over the source: the same values as a new output, the plate outside the ROI
+    untouched."""
+    if path == "torch":
+        monkeypatch.setenv(IMPLEMENTATION_ENV, "torch")
+    rng = np.random.default_rng(5)
+    plate = rng.random((2, 150, 170, 3)).astype(np.float32) * 4  # (B, H, W, C) frames
+    face = rng.random((2, 96, 128, 3)).astype(np.float32)
+    roi = np.s_[:, 30:126, 20:148]
+    target = torch.from_numpy(plate[roi]).permute(0, 3, 1, 2)  # views, channels-last
+    source = torch.from_numpy(face).permute(0, 3, 1, 2)
+    mask = torch.cat([ellipse(96, 128), ellipse(96, 128, soft=True)])
+    want = multiband_blend(source, target, mask, mask_sigma=1.5)
+    before = plate.copy()
+    got = multiband_blend(source, target, mask, mask_sigma=1.5, out=target)
+    assert got is target and blend.implementation(source, target, mask) == path
+    torch.testing.assert_close(target, want, rtol=0, atol=0)  # the same bits
+    outside = np.ones(plate.shape[:3], bool)
+    outside[roi[:3]] = False
+    np.testing.assert_array_equal(plate[outside], before[outside])
+    planar_source = torch.from_numpy(face).permute(0, 3, 1, 2).contiguous()
+    planar_target = torch.from_numpy(before[roi]).permute(0, 3, 1, 2).contiguous()
+    got = multiband_blend(planar_source, planar_target, mask, mask_sigma=1.5,
+                          out=planar_source)
+    assert got is planar_source
+    torch.testing.assert_close(planar_source, want, rtol=0, atol=0)
+
+
+def test_out_sharing_memory_otherwise_is_refused():
+    rng = np.random.default_rng(6)
+    plate = torch.from_numpy(rng.random((1, 3, 40, 60)).astype(np.float32))
+    target, source = plate[..., 10:40, :40], torch.rand(1, 3, 30, 40)
+    mask = ellipse(30, 40)
+    before = plate.clone()
+    for out, named in [(plate[..., 9:39, :40], "target"),  # a row off the target
+                       (plate[..., 10:40, 1:41], "target"),  # a pixel off
+                       (target.contiguous(memory_format=torch.channels_last), None),  # fine
+                       (source[:, :, :, :].transpose(2, 3).transpose(2, 3), None),  # same view
+                       (mask.expand(1, 3, 30, 40), "mask")]:
+        if named:
+            with pytest.raises(ValueError, match=named):
+                multiband_blend(source, target, mask, out=out)
+            assert torch.equal(plate, before)  # refused before anything is written
+        else:
+            multiband_blend(source, target, mask, out=out)
+    with pytest.raises(ValueError, match="out must be"):
+        multiband_blend(source, target, mask, out=torch.empty(1, 3, 30, 41))
+    with pytest.raises(ValueError, match="out must be"):
+        multiband_blend(source, target, mask, out=torch.empty(1, 3, 30, 40, dtype=torch.float64))
+
+
 def test_matches_a_literal_algorithm_1():
     """The kernel against test_blend's Algorithm 1 on numpy, as the torch path is."""
     S, T, mask, ref = algorithm_1_case(np.float32)

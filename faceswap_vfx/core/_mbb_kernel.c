@@ -54,8 +54,10 @@ MBB_EXPORT int mbb_best_isa(void)
 }
 
 /* out = multiband_blend(source, target, mask) for float32 (B, C, H, W) tensors given by
- * pointer and element strides (b, c, y, x); mask (B, 1, H, W) (its c stride unused); out
- * must not overlap the inputs. levels: n of the pyramid; face_levels: n - plate_levels,
+ * pointer and element strides (b, c, y, x); mask (B, 1, H, W) (its c stride unused). out
+ * may be target or source itself (the same pointer and strides: pass B reads each of
+ * their pixels before it writes that pixel, and nothing reads them after), but must not
+ * overlap them otherwise, nor the mask (pass B blurs its rows). levels: n of the pyramid; face_levels: n - plate_levels,
  * in [1, levels]. taps: the 2 r + 1 Gaussian taps of the level masks (r == 0: no blur).
  * threads: at most this many. isa: ISA_AUTO, ISA_BASELINE or ISA_AVX2.
  * Returns 0; 1: out of memory; 2: bad arguments; 3: isa not available here. */

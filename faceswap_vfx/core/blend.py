@@ -97,18 +97,52 @@ def _blur_support(mask: torch.Tensor, sigma: float) -> torch.Tensor:
     return out
 
 
+def _span(t: torch.Tensor) -> tuple[int, int]:
+    """The first and one past the last byte address ``t`` can touch."""
+    lo = hi = t.data_ptr()
+    for size, stride in zip(t.shape, t.stride(), strict=True):
+        reach = (size - 1) * stride * t.element_size()
+        lo, hi = (lo, hi + reach) if stride >= 0 else (lo + reach, hi)
+    return lo, hi + t.element_size()
+
+
+def check_out(out: torch.Tensor, source: torch.Tensor, target: torch.Tensor,
+              mask: torch.Tensor) -> None:
+    """Raise ValueError unless ``out`` can take :func:`multiband_blend`'s result: the
+    target's shape, dtype and device, and no memory shared with an input other than being
+    exactly ``target`` or ``source`` (same pixels, same strides)."""
+    if not isinstance(out, torch.Tensor) or out.shape != target.shape or \
+            out.dtype != target.dtype or out.device != target.device:
+        raise ValueError(f"out must be a {tuple(target.shape)} {target.dtype} tensor on "
+                         f"{target.device}, got {getattr(out, 'shape', type(out))}")
+    lo, hi = _span(out)
+    for name, t in (("source", source), ("target", target), ("mask", mask)):
+        if t.device != out.device or t.numel() == 0:
+            continue
+        t_lo, t_hi = _span(t)
+        same = (name != "mask" and t.data_ptr() == out.data_ptr()
+                and t.stride() == out.stride() and t.dtype == out.dtype)
+        if lo < t_hi and t_lo < hi and not same:
+            raise ValueError(f"out shares memory with {name}: it may only be exactly "
+                             "target or source (the same pixels and strides)")
+
+
 def multiband_blend(source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                     plate_levels: int = 2, mask_sigma: float = 2.0,
-                    levels: int | None = None) -> torch.Tensor:
+                    levels: int | None = None, out: torch.Tensor | None = None
+                    ) -> torch.Tensor:
     """Blend the generated face ``source`` into the plate ``target`` under ``mask``.
 
     source, target: (B, C, H, W) float, same shape, any device (scene-linear or log: the
     blend is linear in its inputs). mask: (B, 1, H, W) in [0, 1], 1 on the face (e.g. the
     polygon of the outer landmarks, rasterised). plate_levels: K, the coarsest levels taken
     from the plate inside the face (2 in the paper). mask_sigma: Gaussian sigma in pixels of
-    each level. levels: pyramid depth, default :func:`blend_levels`.
-    Returns the blended (B, C, H, W), same device and dtype as ``target`` (from the C
-    kernel: channels-last in memory when ``target`` is).
+    each level. levels: pyramid depth, default :func:`blend_levels`. out: optional
+    (B, C, H, W) tensor of ``target``'s dtype and device to write the result into; it may
+    be ``target`` (or ``source``) itself, e.g. the plate's ROI for a blend straight into
+    the plate, but must not otherwise share memory with an input.
+    Returns the blended (B, C, H, W) (``out`` when given), same device and dtype as
+    ``target`` (from the C kernel: channels-last in memory when ``target`` is).
 
     Computed as ``target + collapse(m_i * L_i(source - target))`` over the face's levels
     (the pyramids are linear, so this is Algorithm 1's
@@ -125,12 +159,17 @@ def multiband_blend(source: torch.Tensor, target: torch.Tensor, mask: torch.Tens
         raise ValueError(f"mask must be {(b, 1, h, w)}, got {tuple(mask.shape)}")
     if plate_levels < 0:
         raise ValueError(f"plate_levels must be >= 0, got {plate_levels}")
+    if out is not None:
+        check_out(out, source, target, mask)
     n = levels or blend_levels(h, w)
     face_levels = n - plate_levels  # finest first: levels 0 .. face_levels - 1
     if face_levels <= 0:
-        return target.clone()
+        return target.clone() if out is None else out.copy_(target)
     if implementation(source, target, mask) == "kernel":
-        return blend_kernel.blend(source, target, mask, n, face_levels, mask_sigma)
+        # the kernel reads each pixel of source and target before it writes it there
+        return blend_kernel.blend(source, target, mask, n, face_levels, mask_sigma, out=out)
+    if out is not None:
+        return out.copy_(multiband_blend(source, target, mask, plate_levels, mask_sigma, n))
     target = target.contiguous()  # [BCHW]: views of (H, W, C) arrays are 4x slower to use
     diff = torch.sub(source.to(target.dtype).contiguous(), target)
     gauss = gaussian_pyramid(diff, min(n, face_levels + 1))

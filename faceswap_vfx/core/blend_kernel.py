@@ -77,20 +77,23 @@ def _taps(sigma: float) -> tuple[torch.Tensor, int]:
 
 
 def blend(source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, levels: int,
-          face_levels: int, mask_sigma: float, isa: str = "auto") -> torch.Tensor:
+          face_levels: int, mask_sigma: float, isa: str = "auto",
+          out: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`~faceswap_vfx.core.blend.multiband_blend` of checked (B, C, H, W) float32 CPU
     ``source``, ``target`` and (B, 1, H, W) ``mask``, each read in place whatever its
     strides. levels: n; face_levels: n - plate_levels, in [1, n]. isa: ``"auto"`` (the
-    best this CPU runs), ``"baseline"`` or ``"avx2"``. Returns a new (B, C, H, W) float32
-    tensor, channels-last in memory when ``target`` is."""
+    best this CPU runs), ``"baseline"`` or ``"avx2"``. out: a checked float32 CPU
+    (B, C, H, W) tensor to write into (it may be ``target`` or ``source`` itself), else a
+    new one, channels-last in memory when ``target`` is. Returns it."""
     lib = library()
     if lib is None:
         raise RuntimeError("the multi-band blend kernel is not built")
     source, mask = source.to(torch.float32), mask.to(torch.float32)
     b, c, h, w = target.shape
-    layout = (torch.channels_last if c > 1 and target.stride(1) == 1
-              else torch.contiguous_format)
-    out = torch.empty((b, c, h, w), dtype=torch.float32, memory_format=layout)
+    if out is None:
+        layout = (torch.channels_last if c > 1 and target.stride(1) == 1
+                  else torch.contiguous_format)
+        out = torch.empty((b, c, h, w), dtype=torch.float32, memory_format=layout)
     taps, radius = _taps(float(mask_sigma))
     status = lib.mbb_blend(source.data_ptr(), _I64x4(*source.stride()), target.data_ptr(),
                            _I64x4(*target.stride()), mask.data_ptr(), _I64x4(*mask.stride()),
