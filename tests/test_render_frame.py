@@ -125,3 +125,34 @@ def test_an_8_or_16_bit_alpha_gets_the_mask_over_its_full_range(frame):
     assert alpha.dtype == np.uint16 and alpha.max() == 65535
     assert ((alpha > 0) & (alpha < 65535)).sum() > 50  # the soft edge kept, not cut to 0
     np.testing.assert_allclose(alpha / 65535.0, mask, atol=1e-3)  # half's rounding
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.uint16, np.uint8])
+def test_plate_roi_and_write_rgb_in_each_channel_type(frame, dtype):
+    """The ROI read for the blend and the write back, per pixel type, against the image's
+    own conversion (half and float through torch's casts, integers scaled)."""
+    from faceswap_vfx.core.composite import Roi
+    from faceswap_vfx.render.frame import plate_roi, write_rgb
+
+    part = frame.part
+    rng = np.random.default_rng(1)
+    for name in ("R", "G", "B"):
+        values = rng.random(part.shape) * (1.0 if np.dtype(dtype).kind == "u" else 3.0)
+        top = np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else 1.0
+        part.channels[name] = (values * top).astype(dtype)
+    part.channels["G"][5, 30] = np.nan if np.dtype(dtype).kind == "f" else 0
+    roi = Roi(20, 3, 200, 120)
+    got = plate_roi(part, roi)[0].numpy()
+    want = np.nan_to_num(part.rgb(region=roi.slices, planar=True), nan=0.0)
+    np.testing.assert_array_equal(got, want)
+    before = {n: part.channels[n].copy() for n in ("R", "G", "B")}
+    new = rng.random((*roi.size, 3)).astype(np.float32)
+    where = rng.random(roi.size) > 0.4
+    write_rgb(part, roi.slices, new, where)
+    for i, name in enumerate(("R", "G", "B")):
+        expected = before[name].copy()
+        values = new[..., i]
+        if np.dtype(dtype).kind == "u":
+            values = np.round(values * np.iinfo(dtype).max)
+        np.copyto(expected[roi.slices], values, casting="unsafe", where=where)
+        np.testing.assert_array_equal(bits(part.channels[name]), bits(expected))

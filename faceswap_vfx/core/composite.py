@@ -133,7 +133,7 @@ def blend_under(target: torch.Tensor, source: torch.Tensor, alpha: torch.Tensor,
     """
     hard = (alpha > 0.5).to(target.dtype)
     blended = blend(source, target, hard, plate_levels=plate_levels, mask_sigma=mask_sigma)
-    return torch.lerp(target, blended, alpha)
+    return torch.lerp(target, blended, alpha, out=blended)  # blended is a new tensor
 
 
 def roi_pad(edge_feather: float, mask_grow: float) -> float:

@@ -42,11 +42,16 @@ def colour_config(config: str = "") -> oiio.ColorConfig:
 def check_colorspace(name: str, config: str = "") -> str:
     """Return the config's own name for colour space, alias or role ``name``, or raise
     :class:`ColorSpaceError` listing what the config has."""
-    cfg = colour_config(config)
+    return _resolve(name, config_name(config))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolve(name: str, config: str) -> str:
+    cfg = _load(config)
     if cfg.getColorSpaceIndex(name) < 0:
         known = ", ".join(cfg.getColorSpaceNames())
         raise ColorSpaceError(f"unknown colour space {name!r}; the config has: {known}",
-                              path=config_name(config))
+                              path=config)
     return cfg.getColorSpaceNameByRole(name) or cfg.resolve(name)
 
 

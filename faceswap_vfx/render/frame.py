@@ -89,10 +89,21 @@ def to_tensor(rgb: np.ndarray, device: torch.device | str) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
 
 
+_FLOATS = (np.dtype(np.float16), np.dtype(np.float32))
+
+
 def plate_roi(part: ImagePart, roi: Roi) -> torch.Tensor:
     """(1, 3, h, w) float32 CPU, planar: R, G, B of ``part`` over ``roi``, made finite
     (:func:`finite_rgb`)."""
-    return torch.from_numpy(finite_rgb(part.rgb(region=roi.slices, planar=True), copy=False))[None]
+    planes = [part.channel(name)[roi.slices] for name in ("R", "G", "B")]
+    if all(p.dtype in _FLOATS for p in planes):  # torch casts half ~5x faster than numpy
+        rgb = torch.empty((3, *roi.size), dtype=torch.float32)
+        for plane, src in zip(rgb, planes, strict=True):
+            plane.copy_(torch.from_numpy(src))
+        rgb = rgb.numpy()
+    else:  # 8/16-bit integer or 64-bit float channels: the image's own conversion
+        rgb = part.rgb(region=roi.slices, planar=True)
+    return torch.from_numpy(finite_rgb(rgb, copy=False))[None]
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -216,9 +227,16 @@ def write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
               where: np.ndarray) -> None:
     """Write float ``rgb`` (h, w, 3) into R, G, B of ``part`` at ``slices`` only where
     ``where`` is true, in each channel's own pixel type (8/16-bit: [0, 1] scaled)."""
+    inside = None
     for i, name in enumerate(("R", "G", "B")):
         channel = part.channels[name]
         values = rgb[..., i]
+        if channel.dtype in _FLOATS:  # torch: its half casts are several times faster
+            if inside is None:
+                inside = torch.from_numpy(np.asarray(where, bool))
+            region = torch.from_numpy(channel)[slices]
+            torch.where(inside, torch.from_numpy(values).to(region.dtype), region, out=region)
+            continue
         if channel.dtype.kind == "u" and channel.dtype.itemsize <= 2:
             top = np.iinfo(channel.dtype).max
             values = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * top)
