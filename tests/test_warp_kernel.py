@@ -333,3 +333,129 @@ def test_a_forked_child_warps_with_threads_of_its_own():
         assert queue.get(timeout=5) == pytest.approx(want.sum().item(), rel=1e-6)
     finally:
         torch.set_num_threads(before)
+
+
+# --- the row spans: coverage and the zero-padded Keys warp skip what they can -------------
+def random_dst_from_src(rng, src_size, out_size):
+    """An affine dst_from_src: scale 0.2-5 per axis, any rotation, reflections, shears, the
+    source's centre anywhere within about one output size of the output's (the source
+    partly or fully outside the output, or the output within the source)."""
+    c, s = np.cos(rng.uniform(-np.pi, np.pi)), np.sin(rng.uniform(-np.pi, np.pi))
+    a = np.array([[c, -s], [s, c]]) @ np.diag(rng.uniform(0.2, 5.0, 2) * rng.choice([-1, 1], 2))
+    if rng.random() < 0.5:
+        a = a @ np.array([[1.0, rng.uniform(-1, 1)], [0.0, 1.0]])  # shear
+    m = np.eye(3)
+    m[:2, :2] = a
+    centre = np.array(out_size[::-1]) * rng.uniform(-0.5, 1.5, 2)
+    m[:2, 2] = centre - a @ (np.array(src_size[::-1]) / 2.0)
+    return m
+
+
+def exact_src_from_dst(rng):
+    """src_from_dst with dyadic entries: the source coordinates land exactly on the span
+    bounds (-1, 0, size - 1, size, -2, size + 1) and on zero steps (m[0] or m[3] 0, -0)."""
+    m = np.eye(3)
+    m[:2, :2] = rng.choice([-2.0, -1.0, -0.5, -0.25, -0.0, 0.0, 0.25, 0.5, 1.0, 2.0], (2, 2))
+    m[:2, 2] = rng.integers(-24, 24, 2) / 4.0
+    return m
+
+
+def edge_src_from_dst(rng, src_size):
+    """An axis-aligned minification whose first or last in-support pixel along a row lies
+    just outside the source's edge (u = -0.0004 or width - 1 + 0.0004; the pixel before it
+    beyond -1 or width): covered (weight 0.9996), the one pixel between 0 and 1 cover."""
+    height, width = src_size
+    step = rng.uniform(1.2, 5.0, 2)  # source pixels per output pixel
+    delta = rng.uniform(1e-5, 9e-4)
+    m = np.eye(3)
+    m[0, 0], m[1, 1] = step * rng.choice([-1, 1], 2)
+    j0, i0 = rng.integers(0, 6, 2)  # the pixel put at the edge, the row put inside
+    u = -delta if rng.random() < 0.5 else width - 1 + delta
+    m[0, 2] = u + 0.5 - m[0, 0] * (j0 + 0.5)
+    m[1, 2] = rng.uniform(0, height - 1) + 0.5 - m[1, 1] * (i0 + 0.5)
+    return m
+
+
+def source_coords(src_from_dst, out_size):
+    """(u, v), each (h, w): the pixel-index coordinates the kernels compute for each output
+    pixel, in their arithmetic (float64, row part first, no fused multiply-adds)."""
+    m = src_from_dst
+    xj = np.arange(out_size[1], dtype=np.float64)[None] + 0.5
+    yi = np.arange(out_size[0], dtype=np.float64)[:, None] + 0.5
+    return (m[0, 0] * xj + (m[0, 1] * yi + m[0, 2] - 0.5),
+            m[1, 0] * xj + (m[1, 1] * yi + m[1, 2] - 0.5))
+
+
+def cover_reference(src_from_dst, src_size, out_size):
+    """fsv_warp_cover's per-pixel predicate in numpy: the product of the bilinear taps'
+    in-image weights along u and v above 0.999."""
+    u, v = source_coords(src_from_dst, out_size)
+
+    def inside(c, size):
+        f = np.floor(c)
+        t = c - f
+        return (np.where((f >= 0) & (f < size), 1.0 - t, 0.0)
+                + np.where((f + 1 >= 0) & (f + 1 < size), t, 0.0))
+
+    return (inside(u, src_size[1]) * inside(v, src_size[0]) > 0.999).astype(np.float32)
+
+
+def test_cover_spans_equal_the_per_pixel_predicate():
+    """fsv_warp_cover fills each row's covered span without evaluating it: the same 0/1 as
+    the predicate evaluated everywhere, bit for bit, for any matrix (tiny sources, exact
+    hits on the bounds, edges one pixel wide, rows entirely in or out)."""
+    rng = np.random.default_rng(11)
+    sizes = [(1, 1), (1, 2), (2, 1), (2, 3), (3, 5), (3, 1), (7, 11), (40, 40)]
+    partial = 0
+    for trial in range(1500):
+        src_size = sizes[trial % len(sizes)]
+        out_size = tuple(int(n) for n in rng.integers(1, 70, 2))
+        kind = trial % 3
+        if kind == 0:
+            m = np.linalg.inv(random_dst_from_src(rng, src_size, out_size))
+        elif kind == 1:
+            m = exact_src_from_dst(rng)
+        else:
+            m = edge_src_from_dst(rng, src_size)
+        got = warp_kernel.cover(m, src_size, out_size)[0, 0].numpy()
+        want = cover_reference(m, src_size, out_size)
+        assert np.array_equal(got, want), (trial, src_size, out_size, m.tolist())
+        partial += 0 < want.mean() < 1
+    assert partial > 600  # most outputs cross the source's edge
+
+
+def test_zero_padded_keys_skips_exactly_the_pixels_reading_only_padding():
+    """With zero padding the Keys kernel evaluates, per row, only the pixels whose taps
+    reach the image (-2 <= u < width + 1 and -2 <= v < height + 1) and writes +0 around
+    them: those are +0 bit for bit, and the pixels at the span's ends (taps touching one
+    image column or row) equal the torch path's, which is not 0 there. Exact hits on the
+    bounds with Inf on the image's edges: a tap of weight 0 on an Inf still makes NaN."""
+    rng = np.random.default_rng(12)
+    ends = []
+    for trial in range(160):
+        src_size = tuple(int(n) for n in rng.integers(1, 24, 2))
+        out_size = tuple(int(n) for n in rng.integers(1, 60, 2))
+        image = torch.from_numpy(rng.uniform(1.0, 2.0, (1, 3, *src_size)).astype(np.float32))
+        if trial % 4 == 3:
+            m = exact_src_from_dst(rng)
+            image[..., [0, -1], :] = image[..., :, [0, -1]] = float("inf")
+        else:
+            m = np.linalg.inv(random_dst_from_src(rng, src_size, out_size))
+        got = warp_kernel.warp_keys(image, m[None], out_size, "zeros")
+        x, y = warp._source_points(m[None], out_size, image)
+        want = warp._sample(image, x, y, "bicubic", "zeros")
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * 8.0, equal_nan=True)
+        u, v = source_coords(m, out_size)
+        reach = (u >= -2) & (u < src_size[1] + 1) & (v >= -2) & (v < src_size[0] + 1)
+        skipped = got[0][:, torch.from_numpy(~reach)]
+        assert torch.equal(skipped.view(torch.int32), torch.zeros_like(skipped, dtype=torch.int32))
+        rows = np.flatnonzero(reach.any(axis=1))
+        first = reach[rows].argmax(axis=1)
+        last = out_size[1] - 1 - reach[rows, ::-1].argmax(axis=1)
+        i, j = torch.from_numpy(np.concatenate([rows, rows])), torch.from_numpy(
+            np.concatenate([first, last]))
+        torch.testing.assert_close(got[0, :, i, j], want[0, :, i, j], rtol=1e-5, atol=1e-6,
+                                   equal_nan=True)
+        ends.append(want[0, 0, i, j].abs().numpy())
+    ends = np.concatenate(ends)
+    assert len(ends) > 1000 and np.mean(~(ends <= 1e-3)) > 0.8  # a skipped end would show

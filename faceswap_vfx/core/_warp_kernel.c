@@ -45,10 +45,87 @@ static inline long first_tap(double f, long size) {
     return k - 1 + PAD;
 }
 
+/* The source coordinate output pixel j of a row reads along one axis: m (j + 0.5) + c0,
+ * c0 the row's part (m[1] yi + m[2] - 0.5 or m[4] yi + m[5] - 0.5). Every kernel below
+ * computes it this way, so the row spans that follow agree with them to the bit: the
+ * rounded value is monotone in j (each rounding is), and coord(-m, -c0, j) is exactly
+ * -coord(m, c0, j) (round to nearest is symmetric). */
+static inline double coord(double m, double c0, long j) {
+    return m * ((double)j + 0.5) + c0;
+}
+
+static inline int past(double m, double c0, double t, int strict, long j) {
+    double c = coord(m, c0, j);
+    return strict ? c > t : c >= t;
+}
+
+/* The first j in [0, n] whose coordinate is past t (> t when strict, else >= t), for
+ * m > 0 (the coordinate nondecreasing in j); n if none. A guess from the line, then moved
+ * by the predicate itself: exact whatever the guess's rounding, a step or two for a sane
+ * matrix (at worst it walks the row, as evaluating every pixel would). */
+static long first_past(double m, double c0, double t, int strict, long n) {
+    double g = (t - c0) / m - 0.5;
+    long j = !(g > 0.0) ? 0 : (g >= (double)n ? n : (long)g);
+    while (j > 0 && past(m, c0, t, strict, j - 1)) --j;
+    while (j < n && !past(m, c0, t, strict, j)) ++j;
+    return j;
+}
+
+/* The pixels j in [0, n) of a row whose coordinate lies between lo and hi (each bound
+ * excluded when its *_open is set), as [*a, *b): one span, the coordinate being monotone.
+ * Needs finite coordinates (see row_finite). */
+static void span(double m, double c0, double lo, int lo_open, double hi, int hi_open,
+                 long n, long *a, long *b) {
+    if (m > 0.0) {
+        *a = first_past(m, c0, lo, lo_open, n);
+        *b = first_past(m, c0, hi, !hi_open, n);  /* the first j beyond hi */
+    } else if (m < 0.0) {  /* the same along -coord, which grows with j */
+        *a = first_past(-m, -c0, -hi, hi_open, n);
+        *b = first_past(-m, -c0, -lo, !lo_open, n);
+    } else {  /* the whole row reads one coordinate */
+        double c = coord(m, c0, 0);
+        int in = (lo_open ? c > lo : c >= lo) && (hi_open ? c < hi : c <= hi);
+        *a = 0, *b = in ? n : 0;
+    }
+    if (*b < *a) *b = *a;
+}
+
+/* Whether every coordinate of a row is finite: then span applies. Its ends and c0 finite
+ * suffice (the products grow with j, the sums lie between the ends). Rows of overflowing
+ * matrices go pixel by pixel, their NaN included, as they always did. */
+static inline int row_finite(const double *m, double u0, double v0, long n) {
+    double c[6] = {u0, v0, coord(m[0], u0, 0), coord(m[0], u0, n - 1), coord(m[3], v0, 0),
+                   coord(m[3], v0, n - 1)};
+    for (int k = 0; k < 6; ++k)
+        if (!(c[k] - c[k] == 0.0)) return 0;  /* inf - inf and NaN are NaN */
+    return 1;
+}
+
+/* Output pixel (u, v) of the Keys warp: 4 x 4 taps of the padded grid */
+static inline v4f keys_pixel(const v4f *grid, long pitch, long height, long width, double u,
+                             double v) {
+    double fu = floor_fast(u), fv = floor_fast(v);
+    v4f wu = keys_weights((float)(u - fu)), wv = keys_weights((float)(v - fv));
+    const v4f *p = grid + first_tap(fv, height) * pitch + first_tap(fu, width);
+    v4f r[4];
+    for (int a = 0; a < 4; ++a, p += pitch)  /* pairwise sums: short chains */
+        r[a] = (wu[0] * p[0] + wu[1] * p[1]) + (wu[2] * p[2] + wu[3] * p[3]);
+    return (wv[0] * r[0] + wv[1] * r[1]) + (wv[2] * r[2] + wv[3] * r[3]);
+}
+
 /* Rows [row0, row1) of the warp into dst: channels planes of out_h x out_w floats
- * (contiguous). grid: the packed source of height x width pixels (see above). m: the
- * 2 x 3 src_from_dst matrix, row-major. Callers may split the rows over threads. */
-void fsv_warp_keys(const v4f *grid, long height, long width, const double *m,
+ * (contiguous). grid: the packed source of height x width pixels (see above), its
+ * padding zeros unless border. m: the 2 x 3 src_from_dst matrix, row-major. Callers may
+ * split the rows over threads.
+ *
+ * With zero padding a pixel whose taps all lie outside the image reads only zeros and
+ * comes out +0 (finite weights; in each sum of four products the third weight is >= +0,
+ * so that pair is +0 and so is the sum, whatever the others' signs). Its taps
+ * floor - 1 .. floor + 2 along x reach the image columns 0 .. width - 1 exactly when
+ * -2 <= u < width + 1 (first_tap leaves such floors as they are), and likewise along y:
+ * each row evaluates only the span of pixels within both and writes +0 around it. Border
+ * padding reads edge pixels everywhere: every pixel is evaluated. */
+void fsv_warp_keys(const v4f *grid, long height, long width, const double *m, int border,
                    float *dst, long channels, long out_h, long out_w, long row0, long row1) {
     long pitch = width + 2 * PAD;
     long plane = out_h * out_w;
@@ -56,16 +133,22 @@ void fsv_warp_keys(const v4f *grid, long height, long width, const double *m,
         double yi = (double)i + 0.5;
         double u0 = m[1] * yi + m[2] - 0.5, v0 = m[4] * yi + m[5] - 0.5;
         float *out_row = dst + i * out_w;
-        for (long j = 0; j < out_w; ++j) {
-            double xj = (double)j + 0.5;
-            double u = m[0] * xj + u0, v = m[3] * xj + v0;
-            double fu = floor_fast(u), fv = floor_fast(v);
-            v4f wu = keys_weights((float)(u - fu)), wv = keys_weights((float)(v - fv));
-            const v4f *p = grid + first_tap(fv, height) * pitch + first_tap(fu, width);
-            v4f r[4];
-            for (int a = 0; a < 4; ++a, p += pitch)  /* pairwise sums: short chains */
-                r[a] = (wu[0] * p[0] + wu[1] * p[1]) + (wu[2] * p[2] + wu[3] * p[3]);
-            v4f acc = (wv[0] * r[0] + wv[1] * r[1]) + (wv[2] * r[2] + wv[3] * r[3]);
+        long a = 0, b = out_w;
+        if (!border && row_finite(m, u0, v0, out_w)) {
+            long ua, ub, va, vb;
+            span(m[0], u0, -2.0, 0, (double)width + 1.0, 1, out_w, &ua, &ub);
+            span(m[3], v0, -2.0, 0, (double)height + 1.0, 1, out_w, &va, &vb);
+            a = ua > va ? ua : va, b = ub < vb ? ub : vb;
+            if (b < a) a = b = out_w;
+            for (long k = 0; k < channels; ++k) {
+                float *d = out_row + k * plane;
+                for (long j = 0; j < a; ++j) d[j] = 0.0f;
+                for (long j = b; j < out_w; ++j) d[j] = 0.0f;
+            }
+        }
+        for (long j = a; j < b; ++j) {
+            v4f acc = keys_pixel(grid, pitch, height, width, coord(m[0], u0, j),
+                                 coord(m[3], v0, j));
             for (long k = 0; k < channels; ++k) out_row[k * plane + j] = acc[k];
         }
     }
@@ -82,18 +165,46 @@ static inline double inside_weight(double f, double t, long size) {
     return w;
 }
 
+static inline float cover_pixel(double u, double v, long height, long width) {
+    double fu = floor_fast(u), fv = floor_fast(v);
+    double weight = inside_weight(fu, u - fu, width) * inside_weight(fv, v - fv, height);
+    return weight > 0.999 ? 1.0f : 0.0f;
+}
+
+/* Per row, inside_weight is exactly 0 unless -1 < u < width (and likewise v): the outer
+ * span, outside which the row is 0. It is exactly 1 where 0 <= u <= width - 1 (both taps
+ * in the image, t exact, (1 - t) + t rounding back to 1; or t = 0): the core span, all 1.
+ * Only the pixels between (about 1 / |m[0]| or 1 / |m[3]| per edge the row crosses) take
+ * the predicate, so the result is the per-pixel one to the bit for any matrix, without
+ * assuming that the covered set is one span (rounding near the threshold could break
+ * that). */
 void fsv_warp_cover(long height, long width, const double *m, float *dst, long out_w,
                     long row0, long row1) {
     for (long i = row0; i < row1; ++i) {
         double yi = (double)i + 0.5;
         double u0 = m[1] * yi + m[2] - 0.5, v0 = m[4] * yi + m[5] - 0.5;
-        for (long j = 0; j < out_w; ++j) {
-            double xj = (double)j + 0.5;
-            double u = m[0] * xj + u0, v = m[3] * xj + v0;
-            double fu = floor_fast(u), fv = floor_fast(v);
-            double weight = inside_weight(fu, u - fu, width) * inside_weight(fv, v - fv, height);
-            dst[i * out_w + j] = weight > 0.999 ? 1.0f : 0.0f;
+        float *d = dst + i * out_w;
+        if (!row_finite(m, u0, v0, out_w)) {
+            for (long j = 0; j < out_w; ++j)
+                d[j] = cover_pixel(coord(m[0], u0, j), coord(m[3], v0, j), height, width);
+            continue;
         }
+        long ua, ub, va, vb, ca, cb;
+        span(m[0], u0, -1.0, 1, (double)width, 1, out_w, &ua, &ub);
+        span(m[3], v0, -1.0, 1, (double)height, 1, out_w, &va, &vb);
+        long a = ua > va ? ua : va, b = ub < vb ? ub : vb;  /* the outer span */
+        if (b < a) a = b = out_w;
+        span(m[0], u0, 0.0, 0, (double)width - 1.0, 0, out_w, &ua, &ub);
+        span(m[3], v0, 0.0, 0, (double)height - 1.0, 0, out_w, &va, &vb);
+        ca = ua > va ? ua : va, cb = ub < vb ? ub : vb;  /* the core, within the outer */
+        if (cb <= ca) ca = cb = b;  /* none: the predicate over the whole outer span */
+        for (long j = 0; j < a; ++j) d[j] = 0.0f;
+        for (long j = a; j < ca; ++j)
+            d[j] = cover_pixel(coord(m[0], u0, j), coord(m[3], v0, j), height, width);
+        for (long j = ca; j < cb; ++j) d[j] = 1.0f;
+        for (long j = cb; j < b; ++j)
+            d[j] = cover_pixel(coord(m[0], u0, j), coord(m[3], v0, j), height, width);
+        for (long j = b; j < out_w; ++j) d[j] = 0.0f;
     }
 }
 
@@ -292,4 +403,4 @@ int fsv_blur(const float *src, long sc, long sy, long sx, long channels, long he
 }
 
 /* Checked by the ctypes binding (faceswap_vfx/core/warp_kernel.py) before use. */
-int warp_abi_version(void) { return 3; }
+int warp_abi_version(void) { return 4; }

@@ -28,12 +28,12 @@ _PAD = 4  # PAD in _warp_kernel.c
 
 @cache
 def _library() -> ctypes.CDLL | None:
-    lib = load("_warp_kernel", "warp_abi_version", 3)
+    lib = load("_warp_kernel", "warp_abi_version", 4)
     if lib is not None:
         ptr, long_ = ctypes.c_void_p, ctypes.c_long
         lib.fsv_warp_keys.restype = lib.fsv_warp_cover.restype = None
-        lib.fsv_warp_keys.argtypes = [ptr, long_, long_, ptr, ptr, long_, long_, long_, long_,
-                                      long_]
+        lib.fsv_warp_keys.argtypes = [ptr, long_, long_, ptr, ctypes.c_int, ptr, long_, long_,
+                                      long_, long_, long_]
         lib.fsv_warp_cover.argtypes = [long_, long_, ptr, ptr, long_, long_, long_]
         lib.fsv_blur_pack.restype = lib.fsv_blur.restype = ctypes.c_int  # 0: out of memory
         source = [ptr] + [long_] * 6 + [ptr, long_]  # src, strides, channels, size, taps
@@ -166,6 +166,7 @@ def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int
     h, w = out_size
     out = torch.empty((b, c, h, w), dtype=torch.float32)
     taps = _taps(sigma)
+    border = int(padding == "border")  # zeros: the kernel skips pixels reading only padding
     for i, c0, view in _groups(image):
         grid = _packed(view, taps, padding)
         m = np.ascontiguousarray(src_from_dst[i, :2], dtype=np.float64)
@@ -173,8 +174,8 @@ def warp_keys(image: torch.Tensor, src_from_dst: np.ndarray, out_size: tuple[int
         n = len(view)
 
         def rows(r0: int, r1: int, grid=grid, m=m, dst=dst, n=n) -> None:
-            lib.fsv_warp_keys(grid.data_ptr(), height, width, m.ctypes.data, dst.data_ptr(),
-                              n, h, w, r0, r1)
+            lib.fsv_warp_keys(grid.data_ptr(), height, width, m.ctypes.data, border,
+                              dst.data_ptr(), n, h, w, r0, r1)
 
         _split_rows(h, rows)
     return out
@@ -185,13 +186,15 @@ def cover(src_from_dst: np.ndarray, src_size: tuple[int, int], out_size: tuple[i
     """(1, 1, h, w) float32 CPU: 1 where a bilinear warp of a ``src_size`` (H, W) image by
     the (3, 3) affine ``src_from_dst`` reads only the image (in-image tap weights > 0.999),
     else 0: the same as warping an image of ones with zeros outside (antialiased or not:
-    a blurred constant stays constant) and thresholding it, computed from the matrix."""
+    a blurred constant stays constant) and thresholding it, computed from the matrix.
+    One thread: the kernel fills each row's spans and evaluates only the pixels along the
+    crop's edges (~0.25 ms for a 944 px ROI), less than handing rows to the pool costs."""
     lib = _library()
     if lib is None:
         raise RuntimeError("the warp kernel is not built")
     h, w = out_size
     out = torch.empty((1, 1, h, w), dtype=torch.float32)
     m = np.ascontiguousarray(np.asarray(src_from_dst, np.float64)[:2])
-    _split_rows(h, lambda r0, r1: lib.fsv_warp_cover(int(src_size[0]), int(src_size[1]),
-                                                     m.ctypes.data, out.data_ptr(), w, r0, r1))
+    lib.fsv_warp_cover(int(src_size[0]), int(src_size[1]), m.ctypes.data, out.data_ptr(), w,
+                       0, h)
     return out
