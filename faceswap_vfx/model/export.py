@@ -99,7 +99,7 @@ def export_torchscript(model: CombNetwork, identity: str, level: int | None = No
     flow: exact at any batch size), the wrapper around them is scripted."""
     module = swap_module(model, identity, level).cpu()
     example = torch.zeros(1, 3, module.resolution, module.resolution)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.no_grad():  # no_grad: the activations in place
         warnings.filterwarnings("ignore", r"`torch\.jit\.\w+` is deprecated", DeprecationWarning)
         module.encoder = torch.jit.trace(module.encoder, example)
         module.decoder = torch.jit.trace(module.decoder, module.encoder(example))

@@ -35,7 +35,9 @@ def upsample(x: torch.Tensor) -> torch.Tensor:
 
 
 def _act(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, LEAKY_SLOPE)
+    # x is always a convolution's fresh output: without autograd (inference, exports
+    # traced under no_grad) it can be overwritten, saving a full-size allocation per layer
+    return F.leaky_relu(x, LEAKY_SLOPE, inplace=not x.requires_grad)
 
 
 def _init(layer: nn.Conv2d | nn.ConvTranspose2d, fan_in: int, gain: float) -> None:
