@@ -2,9 +2,10 @@
 in the same run: the antialiased crop of the face's ROI down to the network's size (C
 blur fused into the C warp's packing vs torch's blur and gathers; the bilinear crop with
 the C blur), the Keys bicubic warp of the generated crop into its ROI (C kernel vs torch
-gathers), the warp's coverage (from the matrix vs warping an image of ones), the
-landmark polygon's raster (scanline fill vs scikit-image's ``polygon2mask``) and the
-network (channels-last vs NCHW memory).
+gathers; the kernel's AVX code, picked at run time, vs its baseline code), the warp's
+coverage (from the matrix vs warping an image of ones), the landmark polygon's raster
+(scanline fill vs scikit-image's ``polygon2mask``) and the network (channels-last vs NCHW
+memory).
 
     python bench/render_compute.py                  # torch's threads
     python bench/render_compute.py --threads 1 --repeat 15
@@ -83,6 +84,11 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
     def warp():
         return warp_affine(generated, roi_from_crop, (ROI, ROI), mode="bicubic")
 
+    def keys(isa: str) -> Callable[[], object]:
+        crop_from_roi = np.linalg.inv(roi_from_crop)[None]
+        return lambda: warp_kernel.warp_keys(generated, crop_from_roi, (ROI, ROI), "zeros",
+                                             isa=isa)
+
     def cover():
         return warp_kernel.cover(np.linalg.inv(roi_from_crop), (CROP, CROP), (ROI, ROI))
 
@@ -93,6 +99,8 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
         "antialiased crop ~944 -> 256 px": (bicubic_crop, torch_path(bicubic_crop)),
         "  the same, bilinear": (bilinear_crop, torch_path(bilinear_crop)),
         "Keys warp 256 -> 944 px": (warp, torch_path(warp)),
+        f"  the same, {warp_kernel.instruction_set()} vs baseline": (keys("auto"),
+                                                                   keys("baseline")),
         "coverage": (cover, cover_by_warp),
         "polygon raster": (lambda: polygon_mask(polygon, (ROI, ROI)),
                            lambda: polygon2mask((ROI, ROI), polygon[:, ::-1] - 0.5)),

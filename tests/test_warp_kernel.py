@@ -459,3 +459,165 @@ def test_zero_padded_keys_skips_exactly_the_pixels_reading_only_padding():
         ends.append(want[0, 0, i, j].abs().numpy())
     ends = np.concatenate(ends)
     assert len(ends) > 1000 and np.mean(~(ends <= 1e-3)) > 0.8  # a skipped end would show
+
+
+# --- the AVX path: two output pixels per 256-bit vector, the same bits as the baseline ----
+needs_avx = pytest.mark.skipif(warp_kernel.instruction_set() != "avx",
+                               reason="this CPU (or build) has no AVX path")
+
+
+QNAN_BITS = 0x7FC00000  # the one NaN the Keys kernel writes (torch's float("nan"))
+
+
+def assert_same_bits(got: torch.Tensor, want: torch.Tensor, msg=None) -> None:
+    """Bit for bit: the sign of zero, and every NaN the kernel's one quiet NaN (which NaN an
+    operation passes on where two meet follows the compiler's operand order, different in
+    the two paths: the kernel writes one NaN for all)."""
+    assert torch.equal(got.view(torch.int32), want.view(torch.int32)), msg
+    assert torch.all(want[want.isnan()].view(torch.int32) == QNAN_BITS), msg
+
+
+def far_src_from_dst(rng, src_size):
+    """Coordinates far out: beyond the source (border padding reads its edge), around and
+    past +-4e15 along one axis, the other within the source (between 2^51 and 2^52 the
+    coordinates are multiples of 0.5: beyond 4e15 the kernels' floor keeps them, fraction
+    0), or a row crossing that bound, or non-finite (NaN and Inf entries: rows evaluated
+    pixel by pixel)."""
+    m = np.eye(3)
+    kind = rng.integers(5)
+    if kind == 0:
+        m[:2, 2] = rng.choice([-1, 1], 2) * rng.uniform(1e3, 1e9, 2)
+    elif kind == 1:
+        far = rng.integers(2)
+        m[:2, :2] = rng.uniform(-0.7, 0.7, (2, 2))
+        m[far, 2] = rng.choice([-1, 1]) * rng.uniform(3.9e15, 4.6e15)
+        m[1 - far, :2] = rng.uniform(-0.05, 0.05, 2)
+        m[1 - far, 2] = rng.uniform(0, src_size[::-1][1 - far])  # row 0: u, 0 .. W
+    elif kind == 2:
+        m[:2, :2] = rng.choice([-1, 1], (2, 2)) * 2e14
+        m[:2, 2] = rng.uniform(-3e15, 3e15, 2)
+    else:
+        m[:2] = rng.normal(0, 3, (2, 3))
+        m[rng.integers(2), rng.integers(3)] = rng.choice([np.nan, np.inf, -np.inf, 1e308])
+    return m
+
+
+def special_values(rng, image: torch.Tensor) -> torch.Tensor:
+    """``image`` with NaN, +-Inf, -0 and huge values at random pixels (some on the edges)."""
+    flat = image.view(-1)
+    count = max(1, flat.numel() // 50)
+    where = torch.from_numpy(rng.integers(0, flat.numel(), count))
+    flat[where] = torch.from_numpy(rng.choice(
+        np.array([np.nan, np.inf, -np.inf, -0.0, 3e38, -1e-40], np.float32), count))
+    return image
+
+
+@needs_avx
+def test_avx_path_gives_the_baseline_bits():
+    """warp_keys with isa="avx" against isa="baseline", bit for bit: random matrices of
+    every kind (magnifying, minifying, sheared, reflected, dyadic, far, huge, NaN and Inf),
+    zero and border padding, B = 1..3, C = 1..5, sources from 1 x 1, outputs from 1 x 1
+    to several 64-pixel chunks (odd widths, a pixel left alone), NaN, Inf and -0 pixels,
+    with and without the blur. The default picks AVX here."""
+    rng = np.random.default_rng(21)
+    widths = [1, 2, 3, 4, 5, 7, 63, 64, 65, 66, 127, 129, 150]
+    evaluated = 0
+    for trial in range(240):
+        b, c = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+        src_size = tuple(int(n) for n in rng.integers(1, 30, 2))
+        out_size = (int(rng.integers(1, 40)), int(widths[trial % len(widths)]))
+        image = torch.from_numpy(rng.normal(0.5, 2.0, (b, c, *src_size)).astype(np.float32))
+        if trial % 3 == 0:
+            image = special_values(rng, image)
+        kind = trial % 4
+        ms = []
+        for _ in range(b):
+            if kind == 0:
+                ms.append(np.linalg.inv(random_dst_from_src(rng, src_size, out_size)))
+            elif kind == 1:
+                ms.append(exact_src_from_dst(rng))
+            elif kind == 2:
+                ms.append(far_src_from_dst(rng, src_size))
+            else:  # the render's magnification, the source within the output
+                m = similarity(rng.uniform(2.0, 5.0), rng.uniform(-np.pi, np.pi), 0.0, 0.0)
+                m[:2, 2] = np.array(out_size[::-1]) / 2 - m[:2, :2] @ (np.array(src_size[::-1]) / 2)
+                ms.append(np.linalg.inv(m))
+        m = np.stack(ms)
+        padding = ("zeros", "border")[trial % 2]
+        sigma = 1.3 if trial % 7 == 0 else 0.0
+        want = warp_kernel.warp_keys(image, m, out_size, padding, sigma, isa="baseline")
+        got = warp_kernel.warp_keys(image, m, out_size, padding, sigma, isa="avx")
+        assert_same_bits(got, want, (trial, src_size, out_size, padding, m.tolist()))
+        auto = warp_kernel.warp_keys(image, m, out_size, padding, sigma)
+        assert_same_bits(auto, want, trial)
+        evaluated += int((want != 0).sum())
+    assert evaluated > 100_000  # mostly pixels evaluated, not the skipped +0
+
+
+@needs_avx
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+def test_avx_path_bits_far_out(padding):
+    """Only far_src_from_dst's coordinates (border padding: the edge pixels weighted by
+    the far axis's fractions, which the floor beyond 4e15 makes 0), and NaN, Inf and -0
+    pixels on the source's edges: the same bits on either path."""
+    rng = np.random.default_rng(23)
+    for trial in range(150):
+        src_size = tuple(int(n) for n in rng.integers(1, 12, 2))
+        out_size = (int(rng.integers(1, 20)), int(rng.integers(1, 140)))
+        image = torch.from_numpy(rng.normal(0.5, 2.0, (1, 3, *src_size)).astype(np.float32))
+        if trial % 2:
+            image = special_values(rng, image)
+            specials = np.array([np.inf, -np.inf, np.nan, -0.0, 1.0], np.float32)
+            for rows, cols in ((0, slice(None)), (-1, slice(None)), (slice(None), 0),
+                               (slice(None), -1)):  # the edges
+                edge = image[0, :, rows, cols]
+                edge.copy_(torch.from_numpy(rng.choice(specials, edge.shape)))
+        m = far_src_from_dst(rng, src_size)[None]
+        want = warp_kernel.warp_keys(image, m, out_size, padding, isa="baseline")
+        got = warp_kernel.warp_keys(image, m, out_size, padding, isa="avx")
+        assert_same_bits(got, want, (trial, src_size, out_size, m.tolist()))
+    # Rows overflowing past their first pixel (evaluated pixel by pixel), that pixel ~1e307
+    # out along one axis (fraction 0: its outer taps weigh +0, so that an Inf they read
+    # would make NaN), the other axis within the source, whose edges are +-Inf.
+    image = torch.rand(1, 2, 6, 7)
+    image[..., 0], image[..., -1] = float("inf"), float("-inf")
+    image[..., 0, :], image[..., -1, :] = float("-inf"), float("inf")
+    for far in (0, 1):
+        for sign in (1.0, -1.0):
+            m = np.array([[0.3, 0.05, 2.0], [0.05, 0.3, 2.0], [0.0, 0.0, 1.0]])
+            m[far, 0] = sign * 1e308
+            want = warp_kernel.warp_keys(image, m[None], (9, 5), padding, isa="baseline")
+            assert want[..., -1].isnan().all()  # +-Inf coordinates there
+            got = warp_kernel.warp_keys(image, m[None], (9, 5), padding, isa="avx")
+            assert_same_bits(got, want, m.tolist())
+
+
+@needs_avx
+@pytest.mark.parametrize("padding", ["zeros", "border"])
+def test_avx_path_bits_at_the_render_size(padding):
+    """The render's warp (a 256 px face into a 944 px ROI, rotated) and its antialiased
+    crop back to 256 px: the same bits on either path, rows split over threads."""
+    rng = np.random.default_rng(22)
+    face = torch.from_numpy(rng.random((1, 3, 256, 256), np.float32))
+    m = np.linalg.inv(similarity(900 / 256, 0.12, 30.0, -10.0))[None]
+    want = warp_kernel.warp_keys(face, m, (944, 944), padding, isa="baseline")
+    assert_same_bits(warp_kernel.warp_keys(face, m, (944, 944), padding, isa="avx"), want)
+    roi = torch.from_numpy(rng.random((1, 3, 944, 944), np.float32))
+    crop = np.linalg.inv(m[0])[None]
+    sigma = antialias_sigma(256 / 900)
+    want = warp_kernel.warp_keys(roi, crop, (256, 256), padding, sigma, isa="baseline")
+    assert_same_bits(warp_kernel.warp_keys(roi, crop, (256, 256), padding, sigma, isa="avx"),
+                     want)
+
+
+def test_isa_names_are_checked(monkeypatch):
+    """An unknown name is refused; "avx" where the CPU has none is refused, not run."""
+    image, m = torch.rand(1, 3, 8, 8), similarity(2.0, 0.1, 0, 0)[None]
+    assert warp_kernel.instruction_set() in ("avx", "baseline")
+    with pytest.raises(ValueError, match="instruction set"):
+        warp_kernel.warp_keys(image, m, (16, 16), "zeros", isa="sse9")
+    monkeypatch.setattr(warp_kernel, "instruction_set", lambda: "baseline")
+    with pytest.raises(RuntimeError, match="cannot run 'avx'"):
+        warp_kernel.warp_keys(image, m, (16, 16), "zeros", isa="avx")
+    out = warp_kernel.warp_keys(image, m, (16, 16), "zeros", isa="baseline")
+    assert out.shape == (1, 3, 16, 16)
