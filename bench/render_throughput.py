@@ -14,12 +14,20 @@ AOV channels) against the EXR bound measured in the same run.
   threads, the default) and one after the other.
 
 Rounds alternate between the cases so that other load on the machine spreads over all of
-them; the best round of each is compared. Goal (issue 5): render >= 0.9x the bound.
+them. Two statistics: the best round of each case against the best of the other (noise only
+slows a case), and the median over rounds of each round's own ratio (the cases of one round
+ran within a minute of each other, so slow spells of the shared host hit both sides).
+
+Goal (issue 5): render >= 0.9x the EXR bound. The headline bound is that of the frames the
+render writes (``bound + faceswap.mask``: the plates read, every channel the render writes
+written, the mask channel included, which the issue asks for in every output frame);
+``bound`` (the plates copied unchanged) is printed too.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -108,12 +116,14 @@ def run(work: Path, args: argparse.Namespace) -> None:
              "bound, one after the other": plain_copy,
              "render, one after the other": sequence(swap, prefetch=0, writers=0)}
     render_sequence(swap, frames[:1], out, params, overwrite=True, progress=None)  # warm-up
-    best = {name: float("inf") for name in cases}
+    rounds: list[dict[str, float]] = []
     for _ in range(args.rounds):
+        rounds.append({})
         for name, case in cases.items():
             t0 = time.perf_counter()
             case()
-            best[name] = min(best[name], (time.perf_counter() - t0) / len(frames))
+            rounds[-1][name] = (time.perf_counter() - t0) / len(frames)
+    best = {name: min(r[name] for r in rounds) for name in cases}
     import OpenImageIO as oiio
 
     print(f"{len(frames)} frames {size[1]}x{size[0]} half EXR, ZIP, channels R, G, B, "
@@ -122,11 +132,14 @@ def run(work: Path, args: argparse.Namespace) -> None:
           f"torch threads {torch.get_num_threads()}; best of {args.rounds} rounds")
     for name, seconds in best.items():
         print(f"  {name:<28} {1e3 * seconds:7.0f} ms/frame  {1 / seconds:5.2f} frames/s")
-    print(f"render / bound throughput: {best['bound'] / best['render']:.2f}x (goal >= 0.9); "
-          f"one after the other: "
+    for bound, label in (("bound + faceswap.mask", "the frames the render writes"),
+                         ("bound", "the plates copied unchanged")):
+        paired = [r[bound] / r["render"] for r in rounds]
+        print(f"render / EXR bound of {label}: {best[bound] / best['render']:.2f}x best, "
+              f"{statistics.median(paired):.2f}x median of rounds "
+              f"({', '.join(f'{x:.2f}' for x in paired)}) (goal >= 0.9)")
+    print(f"one after the other, render / bound: "
           f"{best['bound, one after the other'] / best['render, one after the other']:.2f}x")
-    fastest = min(best["bound"], best["bound + faceswap.mask"])  # noise only slows a case
-    print(f"render / the faster of the two bounds: {fastest / best['render']:.2f}x")
     print(f"bound + the faceswap.mask channel the render adds: "
           f"{best['bound'] / best['bound + faceswap.mask']:.2f}x the bound")
     print(f"overlap gain: render {best['render, one after the other'] / best['render']:.2f}x, "
