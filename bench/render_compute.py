@@ -4,8 +4,9 @@ blur fused into the C warp's packing vs torch's blur and gathers; the bilinear c
 the C blur), the Keys bicubic warp of the generated crop into its ROI (C kernel vs torch
 gathers; the kernel's AVX code, picked at run time, vs its baseline code), the warp's
 coverage (from the matrix vs warping an image of ones), the landmark polygon's raster
-(scanline fill vs scikit-image's ``polygon2mask``) and the network (channels-last vs NCHW
-memory).
+(scanline fill vs scikit-image's ``polygon2mask``) and the network (the render's rewrite,
+:mod:`faceswap_vfx.model.inference`, vs the exported module as it is; that one in
+channels-last vs NCHW memory).
 
     python bench/render_compute.py                  # torch's threads
     python bench/render_compute.py --threads 1 --repeat 15
@@ -62,8 +63,9 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
     roi_from_crop = similarity(900 / CROP, 0.12, 30.0, -10.0)
     angles = np.linspace(0, 2 * np.pi, 27, endpoint=False)
     polygon = np.stack([472 + 330 * np.cos(angles), 480 + 400 * np.sin(angles)], 1)
-    model = load_swap_model(render_shot.write_model(work), "b")
-    module = model.generate.__closure__[0].cell_contents  # the network behind generate
+    exported = render_shot.write_model(work)
+    model = load_swap_model(exported, "b")
+    module = torch.jit.load(str(exported)).eval()
     crop = torch.rand(1, 3, CROP, CROP)
     roi = torch.from_numpy(np.random.default_rng(0).random((ROI, ROI, 3), np.float32))
     roi = roi.permute(2, 0, 1)[None]  # (1, 3, H, W) view of (H, W, 3) memory, as the render's
@@ -74,12 +76,12 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
 
     bicubic_crop, bilinear_crop = crop_from("bicubic"), crop_from("bilinear")
 
-    def nchw():
-        module.to(memory_format=torch.contiguous_format)
-        with torch.inference_mode():
-            out = module(crop)
-        module.to(memory_format=torch.channels_last)
-        return out
+    def as_exported(layout: torch.memory_format) -> Callable[[], object]:
+        def run():
+            module.to(memory_format=layout)
+            with torch.inference_mode():
+                return module(crop.contiguous(memory_format=layout))
+        return run
 
     def warp():
         return warp_affine(generated, roi_from_crop, (ROI, ROI), mode="bicubic")
@@ -104,7 +106,10 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
         "coverage": (cover, cover_by_warp),
         "polygon raster": (lambda: polygon_mask(polygon, (ROI, ROI)),
                            lambda: polygon2mask((ROI, ROI), polygon[:, ::-1] - 0.5)),
-        "network 256 px width 0.25": (lambda: model.generate(crop), nchw),
+        "network 256 px width 0.25": (lambda: model.generate(crop),
+                                      as_exported(torch.channels_last)),
+        "  as exported, NHWC vs NCHW": (as_exported(torch.channels_last),
+                                        as_exported(torch.contiguous_format)),
     }
 
 

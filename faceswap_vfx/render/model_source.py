@@ -100,7 +100,8 @@ def _with_direction(module: torch.nn.Module, file: Path, strength: float,
     if strength == 0.0:
         return swap_model.generate
     log.info("expression: %s x %g (%s)", direction.name or file.name, strength, file)
-    edit = LatentEdit(module.encoder, module.decoder, swap_model.resolution,
+    fast = _rewritten(module, swap_model.resolution)
+    edit = LatentEdit(fast.encoder, fast.decoder, swap_model.resolution,
                       direction.offset(strength, p))
     return _inference(edit)
 
@@ -118,8 +119,8 @@ def _from_run(run: Path, identity: str, device: torch.device | str
     _check_identity(identity, tuple(ckpt.identities), run)
     net = model_from_checkpoint(ckpt, "cpu")
     module = swap_module(net, identity, export_level(net, ckpt.alpha)).to(device)
-    return SwapModel(_inference(module), identity, tuple(ckpt.identities), module.resolution,
-                     ckpt.colorspace, run), module
+    return SwapModel(_inference(_rewritten(module, module.resolution)), identity,
+                     tuple(ckpt.identities), module.resolution, ckpt.colorspace, run), module
 
 
 def _from_export(path: Path, identity: str, device: torch.device | str
@@ -139,8 +140,21 @@ def _from_export(path: Path, identity: str, device: torch.device | str
     except (RuntimeError, ValueError) as exc:
         raise ModelFileError(f"not a TorchScript module: {str(exc).splitlines()[0]}",
                              path=path) from None
-    return SwapModel(_inference(module), identity, identities, resolution, colorspace,
-                     path), module
+    return SwapModel(_inference(_rewritten(module, resolution)), identity, identities,
+                     resolution, colorspace, path), module
+
+
+def _rewritten(module: torch.nn.Module, resolution: int) -> torch.nn.Module:
+    """:func:`~faceswap_vfx.model.inference.inference_module` of ``module`` (the same
+    values up to float rounding, in about 3/4 of the CPU time at 256 px); ``module`` itself
+    when its weights are not laid out as a swap module's (an export of another version)."""
+    from faceswap_vfx.model.inference import inference_module
+
+    try:
+        return inference_module(module.state_dict(), resolution)
+    except ValueError as exc:
+        log.info("running the model as it is (%s)", exc)
+        return module
 
 
 def _inference(module: torch.nn.Module) -> Generate:
