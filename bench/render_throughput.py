@@ -17,6 +17,9 @@ Rounds alternate between the cases so that other load on the machine spreads ove
 them. Two statistics: the best round of each case against the best of the other (noise only
 slows a case), and the median over rounds of each round's own ratio (the cases of one round
 ran within a minute of each other, so slow spells of the shared host hit both sides).
+Each case's CPU time per frame (every thread of the process, median of rounds) is printed
+too: with the codecs keeping every core busy, the throughput ratio tends to the ratio of
+CPU times, which waiting for a core on a loaded host does not inflate.
 
 Goal (issue 5): render >= 0.9x the EXR bound. The headline bound is that of the frames the
 render writes (``bound + faceswap.mask``: the plates read, every channel the render writes
@@ -117,12 +120,15 @@ def run(work: Path, args: argparse.Namespace) -> None:
              "render, one after the other": sequence(swap, prefetch=0, writers=0)}
     render_sequence(swap, frames[:1], out, params, overwrite=True, progress=None)  # warm-up
     rounds: list[dict[str, float]] = []
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.rounds):
         rounds.append({})
         for name, case in cases.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             case()
             rounds[-1][name] = (time.perf_counter() - t0) / len(frames)
+            cpu[name].append((time.process_time() - c0) / len(frames))
+    cpu_s = {name: statistics.median(v) for name, v in cpu.items()}
     best = {name: min(r[name] for r in rounds) for name in cases}
     import OpenImageIO as oiio
 
@@ -131,13 +137,17 @@ def run(work: Path, args: argparse.Namespace) -> None:
           f"{oiio.get_int_attribute('threads')} (exr {oiio.get_int_attribute('exr_threads')}), "
           f"torch threads {torch.get_num_threads()}; best of {args.rounds} rounds")
     for name, seconds in best.items():
-        print(f"  {name:<28} {1e3 * seconds:7.0f} ms/frame  {1 / seconds:5.2f} frames/s")
+        print(f"  {name:<28} {1e3 * seconds:7.0f} ms/frame  {1 / seconds:5.2f} frames/s  "
+              f"CPU {1e3 * cpu_s[name]:5.0f} ms/frame")
     for bound, label in (("bound + faceswap.mask", "the frames the render writes"),
                          ("bound", "the plates copied unchanged")):
         paired = [r[bound] / r["render"] for r in rounds]
         print(f"render / EXR bound of {label}: {best[bound] / best['render']:.2f}x best, "
               f"{statistics.median(paired):.2f}x median of rounds "
               f"({', '.join(f'{x:.2f}' for x in paired)}) (goal >= 0.9)")
+    print(f"CPU time per frame, EXR bound of the frames the render writes / render: "
+          f"{cpu_s['bound + faceswap.mask'] / cpu_s['render']:.2f}x; of the plates copied "
+          f"unchanged / render: {cpu_s['bound'] / cpu_s['render']:.2f}x")
     print(f"one after the other, render / bound: "
           f"{best['bound, one after the other'] / best['render, one after the other']:.2f}x")
     print(f"bound + the faceswap.mask channel the render adds: "
