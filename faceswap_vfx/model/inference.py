@@ -73,8 +73,8 @@ def phase_weights(weight: torch.Tensor) -> torch.Tensor:
 
 
 class UpConv3x3(_Weights):
-    """``(B, Ci, R, R) -> (B, Co, 2R, 2R)``: nearest 2x upsample, 3x3 conv (zero padding 1),
-    LeakyReLU, computed as the four 2x2 phase convolutions of the ``R x R`` input
+    """``(B, Ci, H, W) -> (B, Co, 2H, 2W)``: nearest 2x upsample, 3x3 conv (zero padding 1),
+    LeakyReLU, computed as the four 2x2 phase convolutions of the ``H x W`` input
     (:func:`phase_weights`). Output channels-last."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor):
