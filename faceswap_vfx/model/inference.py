@@ -28,11 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceswap_vfx.model.export import SwapModule
-from faceswap_vfx.model.layers import LEAKY_SLOPE
+from faceswap_vfx.model.layers import leaky_act
 
-
-def _leaky(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu_(x, LEAKY_SLOPE) if not x.requires_grad else F.leaky_relu(x, LEAKY_SLOPE)
+_TWO_CONVS = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"}
 
 
 class _Weights(nn.Module):
@@ -48,7 +46,7 @@ class Conv3x3(_Weights):
     """``(B, Ci, H, W) -> (B, Co, H, W)``: 3x3 conv (zero padding 1) + LeakyReLU."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _leaky(F.conv2d(x, self.weight, self.bias, padding=1))
+        return leaky_act(F.conv2d(x, self.weight, self.bias, padding=1))
 
 
 class AvgPool2(nn.Module):
@@ -85,7 +83,7 @@ class UpConv3x3(_Weights):
         b, _, h, w = x.shape
         co = self.co
         # (B, H + 1, W + 1, 4 Co): phase (a, b)'s output (i, j) at pixel (i + a, j + b)
-        p = _leaky(F.conv2d(x, self.weight, self.bias, padding=1)).permute(0, 2, 3, 1)
+        p = leaky_act(F.conv2d(x, self.weight, self.bias, padding=1)).permute(0, 2, 3, 1)
         out = torch.empty((b, h, 2, w, 2 * co), dtype=p.dtype, device=p.device)
         for a in (0, 1):  # four copies with runs of Co floats (one strided copy is slower)
             for c in (0, 1):
@@ -102,7 +100,7 @@ class DenseFrom4x4(_Weights):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.linear(x.reshape(x.shape[0], -1), self.weight, self.bias)
-        return _leaky(y).view(x.shape[0], -1, 1, 1)
+        return leaky_act(y).view(x.shape[0], -1, 1, 1)
 
 
 class DenseTo4x4(_Weights):
@@ -116,7 +114,7 @@ class DenseTo4x4(_Weights):
         self.co = co
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        y = _leaky(F.linear(z.reshape(z.shape[0], -1), self.weight, self.bias))
+        y = leaky_act(F.linear(z.reshape(z.shape[0], -1), self.weight, self.bias))
         return y.view(z.shape[0], 4, 4, self.co).permute(0, 3, 1, 2)
 
 
@@ -130,7 +128,7 @@ class PointConv(_Weights):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias)
-        y = torch.sigmoid(y) if self.act == "sigmoid" else _leaky(y)
+        y = torch.sigmoid(y) if self.act == "sigmoid" else leaky_act(y)
         return y.permute(0, 3, 1, 2)
 
 
@@ -158,8 +156,7 @@ def _encoder(layers: list[dict[str, torch.Tensor]]) -> nn.Sequential:
         raise ValueError("encoder does not start with a from-RGB 1x1 conv")
     out: list[nn.Module] = [PointConv(first["conv.weight"], first["conv.bias"], "leaky")]
     for i, p in enumerate(levels):
-        if set(p) != {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"} \
-                or not _shape(p, "conv1", 3):
+        if set(p) != _TWO_CONVS or not _shape(p, "conv1", 3):
             raise ValueError(f"encoder layer {i + 1} is not an encoder level")
         out.append(Conv3x3(p["conv1.weight"], p["conv1.bias"]))
         base = i == len(levels) - 1
@@ -180,8 +177,8 @@ def _decoder(layers: list[dict[str, torch.Tensor]]) -> nn.Sequential:
         raise ValueError("decoder does not end with a to-RGB 1x1 conv")
     out: list[nn.Module] = []
     for i, p in enumerate(levels):
-        if set(p) != {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"} \
-                or not _shape(p, "conv1", 4 if i == 0 else 3) or not _shape(p, "conv2", 3):
+        if set(p) != _TWO_CONVS or not _shape(p, "conv1", 4 if i == 0 else 3) \
+                or not _shape(p, "conv2", 3):
             raise ValueError(f"decoder layer {i} is not a decoder level")
         first = (DenseTo4x4 if i == 0 else UpConv3x3)(p["conv1.weight"], p["conv1.bias"])
         out += [first, Conv3x3(p["conv2.weight"], p["conv2.bias"])]

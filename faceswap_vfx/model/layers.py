@@ -34,7 +34,8 @@ def upsample(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="nearest")
 
 
-def _act(x: torch.Tensor) -> torch.Tensor:
+def leaky_act(x: torch.Tensor) -> torch.Tensor:
+    """LeakyReLU(0.2) of a convolution's fresh output, in place without autograd."""
     # x is always a convolution's fresh output: without autograd (inference, exports
     # traced under no_grad) it can be overwritten, saving a full-size allocation per layer
     return F.leaky_relu(x, LEAKY_SLOPE, inplace=not x.requires_grad)
@@ -64,7 +65,7 @@ class FromRGB(nn.Module):
         self.conv = _conv(3, channels, 1, factory)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _act(self.conv(x))
+        return leaky_act(self.conv(x))
 
 
 class ToRGB(nn.Module):
@@ -91,7 +92,7 @@ class EncoderLevel(nn.Module):
         self.conv2 = _conv(c, c_next, 3, factory)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return downsample(_act(self.conv2(_act(self.conv1(x)))))
+        return downsample(leaky_act(self.conv2(leaky_act(self.conv1(x)))))
 
 
 class EncoderBase(nn.Module):
@@ -103,7 +104,7 @@ class EncoderBase(nn.Module):
         self.conv2 = _conv(c, latent, 4, factory)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _act(self.conv2(_act(self.conv1(x))))
+        return leaky_act(self.conv2(leaky_act(self.conv1(x))))
 
 
 class DecoderBase(nn.Module):
@@ -116,7 +117,7 @@ class DecoderBase(nn.Module):
         self.conv2 = _conv(c, c, 3, factory)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return _act(self.conv2(_act(self.conv1(z))))
+        return leaky_act(self.conv2(leaky_act(self.conv1(z))))
 
 
 class DecoderLevel(nn.Module):
@@ -132,4 +133,4 @@ class DecoderLevel(nn.Module):
         self.conv2 = _conv(c, c, 3, factory)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _act(self.conv2(_act(self.conv1(upsample(x)))))
+        return leaky_act(self.conv2(leaky_act(self.conv1(upsample(x)))))
