@@ -14,9 +14,11 @@ AOV channels) against the EXR bound measured in the same run.
   threads, the default) and one after the other.
 
 Rounds alternate between the cases so that other load on the machine spreads over all of
-them. Two statistics: the best round of each case against the best of the other (noise only
-slows a case), and the median over rounds of each round's own ratio (the cases of one round
-ran within a minute of each other, so slow spells of the shared host hit both sides).
+them, in one order on even rounds and the reverse on odd ones (a load that grows or fades
+over a pair of rounds hits both sides alike). Two statistics: the best round of each case
+against the best of the other (noise only slows a case), and the median over rounds of each
+round's own ratio (the cases of one round ran within a minute of each other, so slow spells
+of the shared host hit both sides), with a 90 % bootstrap interval of that median.
 Each case's CPU time per frame (every thread of the process, median of rounds) is printed
 too: with the codecs keeping every core busy, the throughput ratio tends to the ratio of
 CPU times, which waiting for a core on a loaded host does not inflate.
@@ -88,6 +90,17 @@ def main() -> None:
         run(args.work or Path(tmp), args)
 
 
+def median_interval(values: list[float], level: float = 0.9, draws: int = 10000,
+                    seed: int = 0) -> tuple[float, float]:
+    """The percentile bootstrap interval of the median of ``values``: the central
+    ``level`` of the medians of ``draws`` resamples (with replacement)."""
+    x = np.asarray(values, np.float64)
+    resampled = np.random.default_rng(seed).choice(x, size=(draws, x.size))
+    medians = np.median(resampled, axis=1)
+    lo, hi = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def run(work: Path, args: argparse.Namespace) -> None:
     frames = list(range(1001, 1001 + args.frames))
     size = tuple(args.size)
@@ -121,9 +134,10 @@ def run(work: Path, args: argparse.Namespace) -> None:
     render_sequence(swap, frames[:1], out, params, overwrite=True, progress=None)  # warm-up
     rounds: list[dict[str, float]] = []
     cpu: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(args.rounds):
+    for i in range(args.rounds):
         rounds.append({})
-        for name, case in cases.items():
+        order = list(cases.items())
+        for name, case in order if i % 2 == 0 else order[::-1]:
             t0, c0 = time.perf_counter(), time.process_time()
             case()
             rounds[-1][name] = (time.perf_counter() - t0) / len(frames)
@@ -142,9 +156,11 @@ def run(work: Path, args: argparse.Namespace) -> None:
     for bound, label in (("bound + faceswap.mask", "the frames the render writes"),
                          ("bound", "the plates copied unchanged")):
         paired = [r[bound] / r["render"] for r in rounds]
+        lo, hi = median_interval(paired)
         print(f"render / EXR bound of {label}: {best[bound] / best['render']:.2f}x best, "
-              f"{statistics.median(paired):.2f}x median of rounds "
-              f"({', '.join(f'{x:.2f}' for x in paired)}) (goal >= 0.9)")
+              f"{statistics.median(paired):.2f}x median of rounds (90 % interval "
+              f"{lo:.2f}-{hi:.2f}; rounds {', '.join(f'{x:.2f}' for x in paired)}) "
+              f"(goal >= 0.9)")
     print(f"CPU time per frame, EXR bound of the frames the render writes / render: "
           f"{cpu_s['bound + faceswap.mask'] / cpu_s['render']:.2f}x; of the plates copied "
           f"unchanged / render: {cpu_s['bound'] / cpu_s['render']:.2f}x")
