@@ -6,9 +6,11 @@ AOV channels) against the EXR bound measured in the same run.
 
 * bound: the same frames only read and written back (every channel and attribute, the
   same compression, codec threads and stage overlap: ``render_sequence`` with a graph of
-  ReadPlate -> WritePlate); ``bound + faceswap.mask``: the same, writing the one channel
-  more that a render writes; ``bound, one after the other``: a plain loop of
-  ``read_image`` + ``write_image``.
+  ReadPlate -> WritePlate); ``bound + faceswap.mask``: the plates read and the very frames
+  the render writes written (the face's pixels, the mask channel and the render's
+  attributes, kept from a first render, pasted into each plate as read; the script checks
+  that the files come out bit for bit the render's); ``bound, one after the other``: a
+  plain loop of ``read_image`` + ``write_image``.
 * render: the real swap (``swap_graph``: alignment file, 256 px width 0.25 comb network on
   the CPU, inverse warp, multi-band blend) with the stages overlapped (prefetch 1, 2 writer
   threads, the default) and one after the other.
@@ -36,6 +38,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,25 +55,65 @@ from faceswap_vfx.render.model_source import load_swap_model
 from faceswap_vfx.render.nodes import Node, ReadPlate, WritePlate
 
 
+@dataclass
+class Patch:
+    """What a render changed in one frame: its R, G, B and ``faceswap.mask`` over the box
+    ``slices`` holding every pixel it changed, and its header attributes."""
+
+    slices: tuple[slice, slice]
+    channels: dict[str, np.ndarray]
+    attributes: list
+
+
+def rendered_patches(pattern: str, frames: list[int]) -> dict[int, Patch]:
+    """Each frame's :class:`Patch`, read back from the render's output: the box of its
+    mask's nonzero pixels (a render changes R, G, B only where its mask is > 0)."""
+    patches = {}
+    for f in frames:
+        part = read_image(FramePattern.parse(pattern).path(f), f).part
+        mask = part.channels[MASK_CHANNEL]
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        patches[f] = Patch(box, {n: part.channels[n][box].copy()
+                                 for n in ("R", "G", "B", MASK_CHANNEL)},
+                           list(part.attributes))
+    return patches
+
+
 class PassThrough(Node):
-    """The plate, unchanged, as the frame to write; with ``mask``, plus the render's
-    ``faceswap.mask`` channel (half, 1 on a face-sized square, 0 elsewhere)."""
+    """The plate as the frame to write: unchanged, or with ``patches``, made into the very
+    frame the render wrote (its pixels, mask channel and attributes pasted in; checked by
+    :func:`check_same_frames`)."""
 
     inputs = ("image",)
     outputs = ("blended",)
 
-    def __init__(self, mask_px: int = 0):
-        self.mask_px = mask_px
+    def __init__(self, patches: dict[int, Patch] | None = None):
+        self.patches = patches or {}
 
     def run(self, values, params):
         part = values["image"].part
-        if self.mask_px:
-            mask = np.zeros(part.shape, np.float16)
-            y, x = part.shape[0] // 2, part.shape[1] // 2
-            mask[y - self.mask_px // 2:y + self.mask_px // 2,
-                 x - self.mask_px // 2:x + self.mask_px // 2] = 1.0
-            part.channels[MASK_CHANNEL] = mask
+        patch = self.patches.get(values["frame"])
+        if patch is not None:
+            part.channels[MASK_CHANNEL] = np.zeros(part.shape, np.float16)
+            for name, pixels in patch.channels.items():
+                part.channels[name][patch.slices] = pixels
+            part.attributes = list(patch.attributes)
         return {"blended": values["image"]}
+
+
+def check_same_frames(a: str, b: str, frames: list[int]) -> None:
+    """Assert that two output sequences hold the same frames: channels (order, type, bits)
+    and attributes."""
+    for f in frames:
+        pa, pb = (read_image(FramePattern.parse(x).path(f), f).part for x in (a, b))
+        assert list(pa.channels) == list(pb.channels), f
+        assert [(x.name, x.value) for x in pa.attributes] == \
+            [(x.name, x.value) for x in pb.attributes], f
+        for name, pixels in pa.channels.items():
+            other = pb.channels[name]
+            assert pixels.dtype == other.dtype and np.array_equal(
+                pixels.view(f"u{pixels.itemsize}"), other.view(f"u{other.itemsize}")), (f, name)
 
 
 def main() -> None:
@@ -126,12 +169,17 @@ def run(work: Path, args: argparse.Namespace) -> None:
         for f in frames:
             write_image(read_image(seq.path(f), f), pattern.path(f), f)
 
-    with_mask = Graph([ReadPlate(seq), PassThrough(int(args.face_px)), WritePlate(out)])
+    sequence(swap)()  # warm-up, and the frames the bound below writes again
+    patches = rendered_patches(out, frames)
+    with_mask = Graph([ReadPlate(seq), PassThrough(patches), WritePlate(out)])
+    check = str(work / "check" / "f.####.exr")
+    render_sequence(Graph([ReadPlate(seq), PassThrough(patches), WritePlate(check)]), frames,
+                    check, params, overwrite=True, progress=None)
+    check_same_frames(out, check, frames)
     cases = {"bound": sequence(copy), "render": sequence(swap),
              "bound + faceswap.mask": sequence(with_mask),
              "bound, one after the other": plain_copy,
              "render, one after the other": sequence(swap, prefetch=0, writers=0)}
-    render_sequence(swap, frames[:1], out, params, overwrite=True, progress=None)  # warm-up
     rounds: list[dict[str, float]] = []
     cpu: dict[str, list[float]] = {name: [] for name in cases}
     for i in range(args.rounds):
