@@ -76,6 +76,8 @@ def rendered_patches(pattern: str, frames: list[int]) -> dict[int, Patch]:
         part = read_image(FramePattern.parse(pattern).path(f), f).part
         mask = part.channels[MASK_CHANNEL]
         rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        if rows.size == 0:
+            raise RuntimeError(f"frame {f} of {pattern}: the render swapped no face")
         box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
         patches[f] = Patch(box, {n: part.channels[n][box].copy()
                                  for n in ("R", "G", "B", MASK_CHANNEL)},
@@ -98,7 +100,8 @@ class PassThrough(Node):
         part = values["image"].part
         patch = self.patches.get(values["frame"])
         if patch is not None:
-            part.channels[MASK_CHANNEL] = np.zeros(part.shape, np.float16)
+            part.channels[MASK_CHANNEL] = np.zeros(part.shape,
+                                                   patch.channels[MASK_CHANNEL].dtype)
             for name, pixels in patch.channels.items():
                 part.channels[name][patch.slices] = pixels
             part.attributes = list(patch.attributes)
@@ -106,17 +109,20 @@ class PassThrough(Node):
 
 
 def check_same_frames(a: str, b: str, frames: list[int]) -> None:
-    """Assert that two output sequences hold the same frames: channels (order, type, bits)
-    and attributes."""
+    """Raise RuntimeError, naming the frame and what differs, unless two output sequences
+    hold the same frames: channels (order, type, bits) and attributes."""
     for f in frames:
         pa, pb = (read_image(FramePattern.parse(x).path(f), f).part for x in (a, b))
-        assert list(pa.channels) == list(pb.channels), f
-        assert [(x.name, x.value) for x in pa.attributes] == \
-            [(x.name, x.value) for x in pb.attributes], f
+        if list(pa.channels) != list(pb.channels):
+            raise RuntimeError(f"frame {f}: channels {list(pa.channels)} != {list(pb.channels)}")
+        if [(x.name, x.value) for x in pa.attributes] != [(x.name, x.value)
+                                                         for x in pb.attributes]:
+            raise RuntimeError(f"frame {f}: the attributes differ")
         for name, pixels in pa.channels.items():
             other = pb.channels[name]
-            assert pixels.dtype == other.dtype and np.array_equal(
-                pixels.view(f"u{pixels.itemsize}"), other.view(f"u{other.itemsize}")), (f, name)
+            if pixels.dtype != other.dtype or not np.array_equal(
+                    pixels.view(f"u{pixels.itemsize}"), other.view(f"u{other.itemsize}")):
+                raise RuntimeError(f"frame {f}: channel {name} differs")
 
 
 def main() -> None:
