@@ -8,10 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from faceswap_vfx.model import inference
 from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.model.export import export_torchscript, sidecar, swap_module
-from faceswap_vfx.model.inference import UpConv3x3, inference_module, phase_weights
+from faceswap_vfx.model.inference import UpConv3x3, inference_module, transposed_weights
 from faceswap_vfx.model.layers import upsample
 from faceswap_vfx.render.model_source import load_swap_model
 
@@ -57,22 +58,47 @@ def test_rewrite_of_a_torchscript_export():
         torch.testing.assert_close(fast(x), scripted(x), rtol=0, atol=2e-5)
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("shape", [(1, 5, 4, 4), (2, 3, 6, 9), (1, 8, 1, 1)])
-def test_phase_convolutions_are_upsample_then_conv(shape):
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_transposed_convolution_is_upsample_then_conv(shape, layout, fused, monkeypatch):
+    monkeypatch.setattr(inference, "_FUSED", fused and inference._FUSED)
     torch.manual_seed(1)
     weight, bias = torch.randn(7, shape[1], 3, 3), torch.randn(7)
-    x = torch.randn(shape)
+    x = torch.randn(shape).contiguous(memory_format=layout)
     want = F.leaky_relu(F.conv2d(upsample(x), weight, bias, padding=1), 0.2)
-    torch.testing.assert_close(UpConv3x3(weight, bias)(x), want, rtol=0, atol=1e-5)
-    assert phase_weights(weight).shape == (28, shape[1], 2, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(UpConv3x3(weight, bias)(x), want, rtol=0, atol=1e-5)
+    assert transposed_weights(weight).shape == (shape[1], 7, 4, 4)
 
 
-def test_phase_weights_sum_the_taps_of_each_input_pixel():
+def test_transposed_weights_sum_the_taps_of_each_input_pixel():
     weight = torch.arange(9.0).reshape(1, 1, 3, 3)  # rows 0 1 2 / 3 4 5 / 6 7 8
-    phases = phase_weights(weight)[:, 0]
-    # phase (0, 0): input rows i-1, i get kernel rows 0 and 1+2; columns alike
-    assert phases[0].tolist() == [[0.0, 1 + 2], [3 + 6, 4 + 5 + 7 + 8]]
-    assert phases[3].tolist() == [[0 + 1 + 3 + 4, 2 + 5], [6 + 7, 8.0]]  # phase (1, 1)
+    k = transposed_weights(weight)[0, 0]
+    # output (2i, 2j) (phase 0, 0) takes kernel rows 3 (input row i-1: kernel row 0) and 1
+    # (row i: kernel rows 1 + 2); columns alike
+    assert [[k[3, 3], k[3, 1]], [k[1, 3], k[1, 1]]] == [[0.0, 1 + 2], [3 + 6, 4 + 5 + 7 + 8]]
+    # phase (1, 1): kernel rows 2 (row i: kernel rows 0 + 1) and 0 (row i+1: kernel row 2)
+    assert [[k[2, 2], k[2, 0]], [k[0, 2], k[0, 0]]] == [[0 + 1 + 3 + 4, 2 + 5], [6 + 7, 8.0]]
+
+
+@pytest.mark.skipif(not inference._FUSED, reason="this torch has no oneDNN fused operators")
+def test_the_fused_path_gives_the_unfused_values(monkeypatch):
+    module = swap_module(network(3), "bo")
+    x = torch.rand(2, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    fast = inference_module(module.state_dict(), module.resolution)
+    with torch.no_grad():
+        fused = fast(x)
+        monkeypatch.setattr(inference, "_FUSED", False)
+        torch.testing.assert_close(fused, fast(x), rtol=0, atol=1e-6)
+
+
+def test_autograd_takes_the_unfused_path():
+    weight, bias = torch.randn(4, 3, 3, 3), torch.randn(4)
+    x = torch.randn(1, 3, 5, 5, requires_grad=True)
+    y = UpConv3x3(weight, bias)(x)
+    y.sum().backward()  # the fused operators have no backward: this would raise
+    assert x.grad is not None and x.grad.abs().sum() > 0
 
 
 def bad_states():

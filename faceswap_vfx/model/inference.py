@@ -4,16 +4,22 @@
 or its TorchScript export) from its weights, layer for layer, with three rewrites that
 compute the same values up to float rounding (the sums run in another order):
 
-* **nearest 2x upsample + 3x3 conv** (every decoder level) as four 2x2 convolutions of the
-  small input, one per output phase, in one convolution of 4x the channels. Output pixel
-  ``(2i + a, 2j + b)`` of the 3x3 conv of the upsampled map sees input rows ``i - 1, i``
-  (``a = 0``) or ``i, i + 1`` (``a = 1``), the taps that land on the same input pixel
-  summed; columns alike. 16 multiply-adds per output pixel and channel pair instead of 36,
-  and no upsampled map.
+* **nearest 2x upsample + 3x3 conv** (every decoder level) as one stride-2 transposed
+  convolution of the small input with a 4x4 kernel. Output pixel ``(2i + a, 2j + b)`` of
+  the 3x3 conv of the upsampled map sees input rows ``i - 1, i`` (``a = 0``) or
+  ``i, i + 1`` (``a = 1``), the taps that land on the same input pixel summed; columns
+  alike; the transposed kernel holds those sums, each phase's on every other row and
+  column. 16 multiply-adds per output pixel and channel pair instead of 36, and no
+  upsampled map.
 * **4x4 valid conv of a 4x4 map** (encoder level 0) and **4x4 transposed conv of a 1x1
   map** (decoder level 0) as the dense layers they are: no weight reordering per call.
 * **1x1 convs** (from-RGB, to-RGB) as matrix products over the channels of channels-last
   maps (torch's own 1x1 path is a slow fallback on one thread).
+
+On the CPU each convolution and its LeakyReLU run as one oneDNN call (the activation
+applied as the output is stored: one pass over each map fewer; the same values), where
+this build of torch has oneDNN's fused operators; elsewhere, a convolution then the
+activation in place.
 
 Weights are buffers (no autograd); the module is for inference only.
 """
@@ -28,7 +34,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceswap_vfx.model.export import SwapModule
-from faceswap_vfx.model.layers import leaky_act
+from faceswap_vfx.model.layers import LEAKY_SLOPE, leaky_act
+
+_FUSED = torch.backends.mkldnn.is_available() and all(
+    hasattr(torch.ops.mkldnn, op)
+    for op in ("_convolution_pointwise", "_convolution_transpose_pointwise"))
+"""oneDNN's convolution + activation operators (those torch's compiler emits on the CPU)."""
 
 _TWO_CONVS = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"}
 
@@ -46,6 +57,10 @@ class Conv3x3(_Weights):
     """``(B, Ci, H, W) -> (B, Co, H, W)``: 3x3 conv (zero padding 1) + LeakyReLU."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if _fusable(x, self.weight):
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, [1, 1], [1, 1], [1, 1], 1, "leaky_relu",
+                [LEAKY_SLOPE], "")
         return leaky_act(F.conv2d(x, self.weight, self.bias, padding=1))
 
 
@@ -56,40 +71,42 @@ class AvgPool2(nn.Module):
         return F.avg_pool2d(x, 2)
 
 
-def phase_weights(weight: torch.Tensor) -> torch.Tensor:
-    """3x3 kernels ``(Co, Ci, 3, 3)`` of a conv after a nearest 2x upsample -> the 2x2
-    kernels ``(4 Co, Ci, 2, 2)`` of its four output phases, phase ``(a, b)`` (output row
-    parity a, column parity b) in channels ``[(2a + b) Co, (2a + b + 1) Co)``."""
+def transposed_weights(weight: torch.Tensor) -> torch.Tensor:
+    """3x3 kernels ``(Co, Ci, 3, 3)`` of a conv after a nearest 2x upsample -> the 4x4
+    kernels ``(Ci, Co, 4, 4)`` of the same map as a stride-2 transposed conv (padding 1).
+    Kernel row ``t`` weighs input row ``i`` into output row ``2i + t - 1``: rows 3 and 1
+    make output phase ``a = 0`` from input rows ``i - 1`` (kernel row 0) and ``i``
+    (rows 1 + 2); rows 2 and 0 phase ``a = 1`` from rows ``i`` (0 + 1) and ``i + 1`` (2).
+    Columns alike."""
     w = weight
-    rows = (torch.stack([w[:, :, 0], w[:, :, 1] + w[:, :, 2]], 2),   # a = 0: rows i-1, i
-            torch.stack([w[:, :, 0] + w[:, :, 1], w[:, :, 2]], 2))   # a = 1: rows i, i+1
-    phases = []
-    for r in rows:
-        phases.append(torch.stack([r[..., 0], r[..., 1] + r[..., 2]], 3))
-        phases.append(torch.stack([r[..., 0] + r[..., 1], r[..., 2]], 3))
-    return torch.cat(phases, 0)
+    rows = torch.stack([w[:, :, 2], w[:, :, 1] + w[:, :, 2], w[:, :, 0] + w[:, :, 1],
+                        w[:, :, 0]], 2)                                   # (Co, Ci, 4, 3)
+    both = torch.stack([rows[..., 2], rows[..., 1] + rows[..., 2], rows[..., 0] + rows[..., 1],
+                        rows[..., 0]], 3)                                 # (Co, Ci, 4, 4)
+    return both.transpose(0, 1).contiguous()
 
 
 class UpConv3x3(_Weights):
     """``(B, Ci, H, W) -> (B, Co, 2H, 2W)``: nearest 2x upsample, 3x3 conv (zero padding 1),
-    LeakyReLU, computed as the four 2x2 phase convolutions of the ``H x W`` input
-    (:func:`phase_weights`). Output channels-last."""
+    LeakyReLU, computed as one stride-2 transposed conv of the ``H x W`` input
+    (:func:`transposed_weights`)."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor):
-        super().__init__(phase_weights(weight), bias.repeat(4))
-        self.co = weight.shape[0]
+        super().__init__(transposed_weights(weight), bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, h, w = x.shape
-        co = self.co
-        # (B, H + 1, W + 1, 4 Co): phase (a, b)'s output (i, j) at pixel (i + a, j + b)
-        p = leaky_act(F.conv2d(x, self.weight, self.bias, padding=1)).permute(0, 2, 3, 1)
-        out = torch.empty((b, h, 2, w, 2 * co), dtype=p.dtype, device=p.device)
-        for a in (0, 1):  # four copies with runs of Co floats (one strided copy is slower)
-            for c in (0, 1):
-                g = (2 * a + c) * co
-                out[:, :, a, :, c * co:(c + 1) * co] = p[:, a:a + h, c:c + w, g:g + co]
-        return out.view(b, 2 * h, 2 * w, co).permute(0, 3, 1, 2)
+        if _fusable(x, self.weight):
+            return torch.ops.mkldnn._convolution_transpose_pointwise(
+                x, self.weight, self.bias, [1, 1], [0, 0], [2, 2], [1, 1], 1, "leaky_relu",
+                [LEAKY_SLOPE], "")
+        return leaky_act(F.conv_transpose2d(x, self.weight, self.bias, stride=2, padding=1))
+
+
+def _fusable(x: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether oneDNN's fused convolution + LeakyReLU can take ``x``: float32 on the CPU,
+    no autograd."""
+    return (_FUSED and x.device.type == "cpu" and x.dtype == weight.dtype == torch.float32
+            and not x.requires_grad)
 
 
 class DenseFrom4x4(_Weights):
