@@ -242,5 +242,6 @@ def run(work: Path, args: argparse.Namespace) -> None:
     print(f"overlap gain: render {best['render, one after the other'] / best['render']:.2f}x, "
           f"bound {best['bound, one after the other'] / best['bound']:.2f}x")
 
+
 if __name__ == "__main__":
     main()
