@@ -52,6 +52,7 @@ from faceswap_vfx.io.sequence import FramePattern, ImageSequence
 from faceswap_vfx.render.frame import MASK_CHANNEL
 from faceswap_vfx.render.graph import Graph
 from faceswap_vfx.render.job import render_sequence, swap_graph
+from faceswap_vfx.render.memory import zeros_for_sparse_writes
 from faceswap_vfx.render.model_source import load_swap_model
 from faceswap_vfx.render.nodes import Node, ReadPlate, WritePlate
 
@@ -101,8 +102,8 @@ class PassThrough(Node):
         part = values["image"].part
         patch = self.patches.get(values["frame"])
         if patch is not None:
-            part.channels[MASK_CHANNEL] = np.zeros(part.shape,
-                                                   patch.channels[MASK_CHANNEL].dtype)
+            part.channels[MASK_CHANNEL] = zeros_for_sparse_writes(
+                part.shape, patch.channels[MASK_CHANNEL].dtype)  # as the render makes it
             for name, pixels in patch.channels.items():
                 part.channels[name][patch.slices] = pixels
             part.attributes = list(patch.attributes)

@@ -25,6 +25,7 @@ from faceswap_vfx.core.geometry import apply, invert
 from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.io.colour import convert
 from faceswap_vfx.io.image import Image, ImagePart
+from faceswap_vfx.render.memory import zeros_for_sparse_writes
 
 MASK_CHANNEL = "faceswap.mask"
 HALF_MAX = 65504.0
@@ -200,7 +201,7 @@ def _union(alphas: list[tuple[tuple[slice, slice], np.ndarray]], shape: tuple[in
            dtype: np.dtype) -> np.ndarray:
     """(H, W) of ``dtype``: the largest of the ROI alphas at each pixel, 0 elsewhere;
     8/16-bit integer channels get [0, 1] scaled to their full range, as :func:`write_rgb`."""
-    out = np.zeros(shape, dtype)
+    out = zeros_for_sparse_writes(shape, dtype)
     for slices, a in alphas:
         if out.dtype.kind == "u":
             top = np.iinfo(out.dtype).max
