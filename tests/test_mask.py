@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from faceswap_vfx.core.mask import face_polygon, polygon_mask, soft_mask
+from faceswap_vfx.core.mask import face_polygon, feather, polygon_mask, soft_mask
 from faceswap_vfx.core.template import OUTER_INDICES, TEMPLATE_68
 
 
@@ -130,12 +130,27 @@ def test_soft_mask_edges_and_checks():
 @pytest.mark.parametrize("sigma", [0.7, 3.0, 9.0])
 def test_feather_near_the_mask_equals_the_whole_image_blur(sigma):
     """The feather is computed near the mask only: the same values, bit for bit, as
-    blurring the whole image, for masks near and touching the edges."""
+    blurring the whole image, for masks near and touching the edges; and those of scipy's
+    gaussian_filter (truncated at 4 sigma, edges extended)."""
     from scipy import ndimage
 
     for box in ((40, 50, 70, 90), (0, 5, 20, 30), (100, 110, 128, 160)):
         mask = np.zeros((128, 160), np.float32)
         mask[box[0]:box[2], box[1]:box[3]] = 1.0
         mask[box[0], box[1]] = 0.25
-        want = np.clip(ndimage.gaussian_filter(mask, sigma, mode="nearest", truncate=4.0), 0, 1)
-        np.testing.assert_array_equal(soft_mask(mask, sigma), want)
+        whole = feather(mask, sigma)
+        np.testing.assert_array_equal(soft_mask(mask, sigma), np.clip(whole, 0, 1))
+        scipy = ndimage.gaussian_filter(mask, sigma, mode="nearest", truncate=4.0)
+        np.testing.assert_array_equal(whole, scipy)
+
+
+def test_feather_falls_back_to_scipy_without_the_kernel(monkeypatch):
+    from scipy import ndimage
+
+    from faceswap_vfx.core import warp_kernel
+
+    mask = np.zeros((40, 50), np.float32)
+    mask[10:30, 12:40] = 1.0
+    monkeypatch.setattr(warp_kernel, "available", lambda: False)
+    np.testing.assert_array_equal(
+        feather(mask, 2.5), ndimage.gaussian_filter(mask, 2.5, mode="nearest", truncate=4.0))

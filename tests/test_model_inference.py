@@ -12,7 +12,12 @@ from faceswap_vfx.model import inference
 from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.model.export import export_torchscript, sidecar, swap_module
-from faceswap_vfx.model.inference import UpConv3x3, inference_module, transposed_weights
+from faceswap_vfx.model.inference import (
+    PointConv,
+    UpConv3x3,
+    inference_module,
+    transposed_weights,
+)
 from faceswap_vfx.model.layers import upsample
 from faceswap_vfx.render.model_source import load_swap_model
 
@@ -70,6 +75,21 @@ def test_transposed_convolution_is_upsample_then_conv(shape, layout, fused, monk
     with torch.no_grad():
         torch.testing.assert_close(UpConv3x3(weight, bias)(x), want, rtol=0, atol=1e-5)
     assert transposed_weights(weight).shape == (shape[1], 7, 4, 4)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("act", ["leaky", "sigmoid"])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_point_convolution_is_a_1x1_conv_then_its_activation(act, layout, fused,
+                                                              monkeypatch):
+    monkeypatch.setattr(inference, "_FUSED", fused and inference._FUSED)
+    torch.manual_seed(2)
+    weight, bias = torch.randn(5, 3, 1, 1), torch.randn(5)
+    x = torch.randn(2, 3, 6, 7).contiguous(memory_format=layout)
+    y = F.conv2d(x, weight, bias)
+    want = torch.sigmoid(y) if act == "sigmoid" else F.leaky_relu(y, 0.2)
+    with torch.no_grad():
+        torch.testing.assert_close(PointConv(weight, bias, act)(x), want, rtol=0, atol=1e-6)
 
 
 def test_transposed_weights_sum_the_taps_of_each_input_pixel():

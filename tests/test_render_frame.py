@@ -99,6 +99,21 @@ def test_face_off_the_plate_changes_nothing(frame):
     assert frame.part.channels[MASK_CHANNEL].max() == 0
 
 
+def test_a_face_matted_out_entirely_changes_nothing(frame):
+    before = {k: v.copy() for k, v in frame.part.channels.items()}
+    face = face_at((150, 80), 120)
+    matte = np.zeros(frame.part.shape, np.float32)
+    assert len(swap_frame(frame, [face], grey_face, params(), matte=matte)) == 1
+    assert frame.part.channels[MASK_CHANNEL].max() == 0
+    for name, pixels in before.items():
+        np.testing.assert_array_equal(bits(frame.part.channels[name]), bits(pixels))
+    matte[60:70, 140:150] = 1.0  # a corner of it: that corner, and no pixel beyond
+    swap_frame(frame, [face], grey_face, params(), matte=matte)
+    changed = np.any([bits(frame.part.channels[n]) != bits(before[n]) for n in "RGB"], 0)
+    corner = changed[60:70, 140:150]
+    assert corner.mean() > 0.9 and changed.sum() == corner.sum()
+
+
 def test_output_alpha_carries_the_mask(frame):
     swap_frame(frame, [face_at((150, 80), 90)], grey_face, params(output_alpha=True))
     np.testing.assert_array_equal(frame.part.channels["A"], frame.part.channels[MASK_CHANNEL])

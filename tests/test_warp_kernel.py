@@ -621,3 +621,57 @@ def test_isa_names_are_checked(monkeypatch):
         warp_kernel.warp_keys(image, m, (16, 16), "zeros", isa="avx")
     out = warp_kernel.warp_keys(image, m, (16, 16), "zeros", isa="baseline")
     assert out.shape == (1, 3, 16, 16)
+
+
+def scipy_plane_blur(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """scipy's separable correlation with the symmetric kernel of half ``weights``, along
+    y then x, edges extended, float32 between and after the passes (gaussian_filter's)."""
+    from scipy import ndimage
+
+    full = np.concatenate([weights[:0:-1], weights])
+    y = ndimage.correlate1d(plane, full, axis=0, mode="nearest")
+    return ndimage.correlate1d(y, full, axis=1, mode="nearest")
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 15, 16, 31, 45, 100])
+@pytest.mark.parametrize("radius", [0, 1, 5, 16])
+def test_plane_blur_is_scipys_to_the_bit(width, radius):
+    """Every width around the kernel's 8- and 16-pixel steps and their tails, kernels
+    wider than the plane, one tap; values of every sign and size, NaN and Inf."""
+    rng = np.random.default_rng(width * 100 + radius)
+    plane = (rng.standard_normal((23, width)) * 10.0 ** rng.integers(-3, 4, (23, width))
+             ).astype(np.float32)
+    plane[3, 0] = np.nan
+    plane[-1, -1] = np.inf
+    weights = rng.random(radius + 1)
+    weights /= 2 * weights.sum() - weights[0]
+    got, want = warp_kernel.blur_plane(plane, weights), scipy_plane_blur(plane, weights)
+    np.testing.assert_array_equal(got.view(np.uint32)[~np.isnan(want)],
+                                  want.view(np.uint32)[~np.isnan(want)])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_plane_blur_reads_rows_of_any_pitch_and_splits_rows(monkeypatch):
+    rng = np.random.default_rng(3)
+    big = rng.random((60, 90)).astype(np.float32)
+    view = big[5:50, 7:77]  # rows 90 floats apart
+    weights = np.array([0.4, 0.2, 0.1])
+    whole = warp_kernel.blur_plane(view, weights)
+    np.testing.assert_array_equal(whole, scipy_plane_blur(view, weights))
+
+    def bands(h, rows):
+        for r0 in reversed(range(0, h, 4)):
+            rows(r0, min(r0 + 4, h))
+
+    monkeypatch.setattr(warp_kernel, "_split_rows", bands)
+    np.testing.assert_array_equal(warp_kernel.blur_plane(view, weights), whole)
+
+
+def test_plane_blur_checks_its_input():
+    weights = np.array([0.5, 0.25])
+    with pytest.raises(ValueError, match="float32 plane"):
+        warp_kernel.blur_plane(np.zeros((4, 4)), weights)  # float64
+    with pytest.raises(ValueError, match="float32 plane"):
+        warp_kernel.blur_plane(np.zeros((4, 8), np.float32)[:, ::2], weights)  # strided
+    with pytest.raises(ValueError, match="radius"):
+        warp_kernel.blur_plane(np.zeros((4, 4), np.float32), np.zeros((0,)))

@@ -32,7 +32,7 @@ ISAS = {"auto": 0, "baseline": 1, "avx": 2}  # ISA_* in _warp_kernel.c
 
 @cache
 def _library() -> ctypes.CDLL | None:
-    lib = load("_warp_kernel", "warp_abi_version", 5)
+    lib = load("_warp_kernel", "warp_abi_version", 6)
     if lib is not None:
         ptr, long_, int_ = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
         lib.fsv_warp_keys.restype = lib.fsv_warp_cover.restype = None
@@ -45,6 +45,8 @@ def _library() -> ctypes.CDLL | None:
         source = [ptr] + [long_] * 6 + [ptr, long_]  # src, strides, channels, size, taps
         lib.fsv_blur_pack.argtypes = source + [ctypes.c_int, ptr, long_, long_]
         lib.fsv_blur.argtypes = source + [ptr, long_, long_]
+        lib.fsv_blur_plane.restype = ctypes.c_int
+        lib.fsv_blur_plane.argtypes = [ptr, long_, long_, long_, ptr, long_, ptr, long_, long_]
     return lib
 
 
@@ -164,6 +166,31 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     for i, c0, view in _groups(image):
         head = _source_args(view, taps) + [out[i, c0].data_ptr()]
         _run_rows(height, lambda r0, r1, head=head: lib.fsv_blur(*head, r0, r1))
+    return out
+
+
+def blur_plane(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter``'s arithmetic, to the bit, for a symmetric kernel on
+    an (h, w) float32 ``plane`` (rows of any pitch, columns contiguous), edges replicated
+    (``mode="nearest"``): along y, rounded to float32, then along x, each output summed in
+    float64 as ``c w[0] + (c[-k] + c[k]) w[k]`` for k = radius .. 1. ``weights``: float64
+    (radius + 1,), the centre tap, then those k px away. Returns (h, w) float32."""
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("the warp kernel is not built")
+    if plane.dtype != np.float32 or plane.ndim != 2 or plane.strides[1] != 4:
+        raise ValueError(f"expected an (h, w) float32 plane with contiguous rows, got "
+                         f"{plane.dtype} {plane.shape} strides {plane.strides}")
+    weights = np.ascontiguousarray(weights, np.float64)
+    if weights.ndim != 1 or len(weights) == 0:
+        raise ValueError(f"expected the (radius + 1,) taps, got shape {weights.shape}")
+    h, w = plane.shape
+    out = np.empty((h, w), np.float32)
+    if h == 0 or w == 0:
+        return out
+    head = [plane.ctypes.data, plane.strides[0] // 4, h, w, weights.ctypes.data,
+            len(weights) - 1, out.ctypes.data]
+    _run_rows(h, lambda r0, r1: lib.fsv_blur_plane(*head, r0, r1))
     return out
 
 

@@ -13,8 +13,9 @@ compute the same values up to float rounding (the sums run in another order):
   upsampled map.
 * **4x4 valid conv of a 4x4 map** (encoder level 0) and **4x4 transposed conv of a 1x1
   map** (decoder level 0) as the dense layers they are: no weight reordering per call.
-* **1x1 convs** (from-RGB, to-RGB) as matrix products over the channels of channels-last
-  maps (torch's own 1x1 path is a slow fallback on one thread).
+* **1x1 convs** (from-RGB, to-RGB), where oneDNN does not run them (below), as matrix
+  products over the channels of channels-last maps (torch's own 1x1 path is a slow
+  fallback on one thread).
 
 On the CPU each convolution and its LeakyReLU run as one oneDNN call (the activation
 applied as the output is stored: one pass over each map fewer; the same values), where
@@ -136,15 +137,21 @@ class DenseTo4x4(_Weights):
 
 
 class PointConv(_Weights):
-    """``(B, Ci, H, W) -> (B, Co, H, W)``: 1x1 conv as a matrix product over the channels,
-    then ``act`` ("leaky" or "sigmoid"). Output channels-last."""
+    """``(B, Ci, H, W) -> (B, Co, H, W)``: 1x1 conv, then ``act`` ("leaky" or "sigmoid"):
+    one oneDNN call where :func:`_fusable` (output in the input's memory format), else a
+    matrix product over the channels of the channels-last map (output channels-last)."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, act: str):
-        super().__init__(weight.reshape(weight.shape[0], -1), bias)
+        super().__init__(weight, bias)  # (Co, Ci, 1, 1)
         self.act = act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias)
+        if _fusable(x, self.weight):
+            attr, scalars = ("sigmoid", []) if self.act == "sigmoid" else \
+                ("leaky_relu", [LEAKY_SLOPE])
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, [0, 0], [1, 1], [1, 1], 1, attr, scalars, "")
+        y = F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias)
         y = torch.sigmoid(y) if self.act == "sigmoid" else leaky_act(y)
         return y.permute(0, 3, 1, 2)
 

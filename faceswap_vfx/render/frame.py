@@ -181,14 +181,32 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
             mask_grow=params["mask_grow"], edge_feather=params["edge_feather"],
             matte=None if matte is None else matte[j.roi.slices],
             matte_mode=params["matte_mode"], blend=blend)
-        out_rgb = convert(to_numpy(out), cs_blend, cs_plate, params["ocio_config"], copy=False)
         a = alpha[0, 0].cpu().numpy()
-        write_rgb(part, j.roi.slices, out_rgb, a > 0)
-        alphas.append((j.roi.slices, a))
+        inside = a > 0
+        box = _bounding_box(inside)  # the pixels the face may change, and nothing else
+        if box is None:
+            continue
+        rows, cols = box
+        slices = (slice(j.roi.y0 + rows.start, j.roi.y0 + rows.stop),
+                  slice(j.roi.x0 + cols.start, j.roi.x0 + cols.stop))
+        out_rgb = convert(to_numpy(out)[box], cs_blend, cs_plate, params["ocio_config"],
+                          copy=False)
+        write_rgb(part, slices, out_rgb, inside[box])
+        alphas.append((slices, a[box]))
     part.channels[MASK_CHANNEL] = _union(alphas, part.shape, np.float16)
     if params["output_alpha"]:
         dtype = part.channels["A"].dtype if "A" in part.channels else np.dtype(np.float32)
         part.channels["A"] = _union(alphas, part.shape, dtype)
+
+
+def _bounding_box(inside: np.ndarray) -> tuple[slice, slice] | None:
+    """Row and column slices of the smallest box holding every true pixel of the (h, w)
+    ``inside``; None when none is."""
+    rows = np.flatnonzero(inside.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(inside.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _overlap(roi: Roi, slices: tuple[slice, slice]) -> bool:
