@@ -4,7 +4,8 @@ blur fused into the C warp's packing vs torch's blur and gathers; the bilinear c
 the C blur), the Keys bicubic warp of the generated crop into its ROI (C kernel vs torch
 gathers; the kernel's AVX code, picked at run time, vs its baseline code), the warp's
 coverage (from the matrix vs warping an image of ones), the landmark polygon's raster
-(scanline fill vs scikit-image's ``polygon2mask``) and the network (the render's rewrite,
+(scanline fill vs scikit-image's ``polygon2mask``), the final alpha's feather (the compiled
+plane blur vs scipy's ``gaussian_filter``, the same bits) and the network (the render's rewrite,
 :mod:`faceswap_vfx.model.inference`, vs the exported module as it is; that one in
 channels-last vs NCHW memory).
 
@@ -30,10 +31,11 @@ from pathlib import Path
 import numpy as np
 import render_shot
 import torch
+from scipy import ndimage
 from skimage.draw import polygon2mask
 
 from faceswap_vfx.core import warp_kernel
-from faceswap_vfx.core.mask import polygon_mask
+from faceswap_vfx.core.mask import feather, polygon_mask
 from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.render.model_source import load_swap_model
 
@@ -94,6 +96,8 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
     def cover():
         return warp_kernel.cover(np.linalg.inv(roi_from_crop), (CROP, CROP), (ROI, ROI))
 
+    face = polygon_mask(polygon, (ROI, ROI))
+
     def cover_by_warp():
         return warp_affine(torch.ones(1, 1, CROP, CROP), roi_from_crop, (ROI, ROI)) > 0.999
 
@@ -106,6 +110,9 @@ def cases(work: Path) -> dict[str, tuple[Callable[[], object], Callable[[], obje
         "coverage": (cover, cover_by_warp),
         "polygon raster": (lambda: polygon_mask(polygon, (ROI, ROI)),
                            lambda: polygon2mask((ROI, ROI), polygon[:, ::-1] - 0.5)),
+        "feather, sigma 4 px": (lambda: feather(face, 4.0),
+                                lambda: ndimage.gaussian_filter(face, 4.0, mode="nearest",
+                                                                truncate=4.0)),
         "network 256 px width 0.25": (lambda: model.generate(crop),
                                       as_exported(torch.channels_last)),
         "  as exported, NHWC vs NCHW": (as_exported(torch.channels_last),
