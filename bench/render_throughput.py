@@ -47,6 +47,7 @@ import render_shot
 import torch
 
 from faceswap_vfx import params as schema
+from faceswap_vfx.core.mask import bounding_box
 from faceswap_vfx.io.image import read_image, set_codec_threads, write_image
 from faceswap_vfx.io.sequence import FramePattern, ImageSequence
 from faceswap_vfx.render.frame import MASK_CHANNEL
@@ -76,11 +77,9 @@ def rendered_patches(pattern: str, frames: list[int]) -> dict[int, Patch]:
     patches = {}
     for f in frames:
         part = read_image(FramePattern.parse(pattern).path(f), f).part
-        mask = part.channels[MASK_CHANNEL]
-        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-        if rows.size == 0:
+        box = bounding_box(part.channels[MASK_CHANNEL])
+        if box is None:
             raise RuntimeError(f"frame {f} of {pattern}: the render swapped no face")
-        box = np.s_[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
         patches[f] = Patch(box, {n: part.channels[n][box].copy()
                                  for n in ("R", "G", "B", MASK_CHANNEL)},
                            list(part.attributes))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from faceswap_vfx.core.mask import face_polygon, feather, polygon_mask, soft_mask
+from faceswap_vfx.core.mask import bounding_box, face_polygon, feather, polygon_mask, soft_mask
 from faceswap_vfx.core.template import OUTER_INDICES, TEMPLATE_68
 
 
@@ -154,3 +154,12 @@ def test_feather_falls_back_to_scipy_without_the_kernel(monkeypatch):
     monkeypatch.setattr(warp_kernel, "available", lambda: False)
     np.testing.assert_array_equal(
         feather(mask, 2.5), ndimage.gaussian_filter(mask, 2.5, mode="nearest", truncate=4.0))
+
+
+def test_bounding_box_holds_every_nonzero_pixel_and_no_more():
+    mask = np.zeros((10, 12), np.float32)
+    assert bounding_box(mask) is None
+    mask[3, 5], mask[7, 2] = 0.25, -1.0
+    rows, cols = bounding_box(mask)
+    assert (rows, cols) == (slice(3, 8), slice(2, 6))
+    assert np.count_nonzero(mask[rows, cols]) == np.count_nonzero(mask)

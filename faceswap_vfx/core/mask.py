@@ -14,7 +14,7 @@ from scipy import ndimage
 from faceswap_vfx.core import warp_kernel
 from faceswap_vfx.core.template import OUTER_INDICES
 
-__all__ = ["face_polygon", "feather", "polygon_mask", "soft_mask"]
+__all__ = ["bounding_box", "face_polygon", "feather", "polygon_mask", "soft_mask"]
 
 
 def face_polygon(landmarks: np.ndarray) -> np.ndarray:
@@ -116,19 +116,29 @@ def feather(mask: np.ndarray, sigma_px: float) -> np.ndarray:
     return warp_kernel.blur_plane(mask, taps[radius:])
 
 
+def bounding_box(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """Row and column slices of the smallest box holding every nonzero pixel of the (h, w)
+    ``mask``; None when it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
+
+
 def _blur_near_nonzero(mask: np.ndarray, sigma_px: float) -> np.ndarray:
     """:func:`feather` of ``mask``, computed only on the bounding box of the nonzero pixels
     grown by twice the kernel's radius: beyond one radius the result is exactly 0, and
     inside it every read is what it would be in the whole mask (zeros, or the same edge
     pixels), so the result is identical."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    box = bounding_box(mask)
+    if box is None:
         return np.zeros_like(mask)
-    cols = np.flatnonzero(mask.any(axis=0))
     reach = 2 * int(4.0 * sigma_px + 0.5)
     h, w = mask.shape
-    y0, y1 = max(0, rows[0] - reach), min(h, rows[-1] + 1 + reach)
-    x0, x1 = max(0, cols[0] - reach), min(w, cols[-1] + 1 + reach)
+    rows, cols = box
+    y0, y1 = max(0, rows.start - reach), min(h, rows.stop + reach)
+    x0, x1 = max(0, cols.start - reach), min(w, cols.stop + reach)
     out = np.zeros_like(mask)
     out[y0:y1, x0:x1] = feather(mask[y0:y1, x0:x1], sigma_px)
     return out

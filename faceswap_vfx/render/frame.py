@@ -22,6 +22,7 @@ import torch
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.composite import Blend, Roi, blend_roi, face_roi, roi_pad, warp_face
 from faceswap_vfx.core.geometry import apply, invert
+from faceswap_vfx.core.mask import bounding_box
 from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.io.colour import convert
 from faceswap_vfx.io.image import Image, ImagePart
@@ -183,7 +184,7 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
             matte_mode=params["matte_mode"], blend=blend)
         a = alpha[0, 0].cpu().numpy()
         inside = a > 0
-        box = _bounding_box(inside)  # the pixels the face may change, and nothing else
+        box = bounding_box(inside)  # the pixels the face may change, and nothing else
         if box is None:
             continue
         rows, cols = box
@@ -197,16 +198,6 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
     if params["output_alpha"]:
         dtype = part.channels["A"].dtype if "A" in part.channels else np.dtype(np.float32)
         part.channels["A"] = _union(alphas, part.shape, dtype)
-
-
-def _bounding_box(inside: np.ndarray) -> tuple[slice, slice] | None:
-    """Row and column slices of the smallest box holding every true pixel of the (h, w)
-    ``inside``; None when none is."""
-    rows = np.flatnonzero(inside.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(inside.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
 
 
 def _overlap(roi: Roi, slices: tuple[slice, slice]) -> bool:
