@@ -133,6 +133,40 @@ def test_step_through_a_one_process_ddp_wrapper_matches_the_plain_step(tmp_path,
         torch.distributed.destroy_process_group()
 
 
+LEAVE_GROUP = """
+import os, sys, torch
+from faceswap_vfx.model.comb import CombNetwork
+from faceswap_vfx.model.config import CombConfig
+from faceswap_vfx.train.distributed import init_from_env, shutdown, wrap
+assert init_from_env("cpu")
+model = CombNetwork(CombConfig(max_resolution=8, width=1 / 32, latent=8, split_level=0),
+                    ["a", "b"], level=0)
+net = wrap(model, torch.device("cpu"))
+out = net(torch.rand(2, 3, 4, 4), [1, 1], ["a", "b"], 1.0)
+sum(o.sum() for o in out).backward()
+del net
+shutdown()
+threads = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+with open(os.path.join(sys.argv[1], "threads." + os.environ["RANK"]), "w") as f:
+    f.write(" ".join(sorted(threads)))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/task")
+def test_leaving_the_group_ends_its_threads(tmp_path):
+    """After :func:`shutdown` no gloo thread is left to be torn down with the interpreter
+    (where one now and then aborted a finished process): the group DDP used is freed."""
+    script = tmp_path / "leave.py"
+    script.write_text(LEAVE_GROUP)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(script), str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    left = {rank: (tmp_path / f"threads.{rank}").read_text().split() for rank in (0, 1)}
+    assert not any("gloo" in name for names in left.values() for name in names), left
+
+
 def test_comb_forward_checks_the_split():
     model = CombNetwork(MODEL, ["astro", "grace"])
     with pytest.raises(ValueError, match="do not split"):

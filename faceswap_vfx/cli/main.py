@@ -9,6 +9,7 @@ heavy; each ``func`` imports what it needs.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import importlib
 import logging
 import pkgutil
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not faulthandler.is_enabled():  # a crash in native code (a codec, torch, a driver)
+        faulthandler.enable()  # prints every thread's Python stack into the farm log
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

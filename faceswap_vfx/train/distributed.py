@@ -43,6 +43,19 @@ from faceswap_vfx.model.comb import CombNetwork
 
 log = logging.getLogger("faceswap_vfx.train")
 
+# Imported with this module, so before the process group exists whenever this module is
+# imported first (the train command, the tests). Its functions take ``group=group.WORLD``
+# as a default argument, bound at first import, and DDP imports the module while it is
+# built. Imported after ``init_process_group``, those defaults hold the live group, so
+# ``destroy_process_group`` cannot free it: gloo's threads (``pt_gloo_runloop``,
+# ``gloo_tcp_loop``) kept running until the interpreter's last garbage collection freed the
+# group among half-torn-down modules, and now and then a finished process died there with
+# SIGABRT ("terminate called without an active exception"), which torchrun reports as a
+# failed run. Imported now, the defaults are None (the default group, looked up at each
+# call).
+if torch.distributed.is_available():
+    import torch.distributed.nn.functional  # noqa: F401, E402
+
 
 def is_distributed() -> bool:
     """True inside an initialised process group."""
@@ -76,7 +89,7 @@ def init_from_env(device: str = "auto") -> bool:
 
 
 def shutdown() -> None:
-    """Leave the process group, if in one."""
+    """Leave the process group, if in one: its threads and connections end here."""
     if is_distributed():
         torch.distributed.destroy_process_group()
 
