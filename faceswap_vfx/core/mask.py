@@ -45,17 +45,18 @@ def polygon_mask(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _scanline_fill(polygon: np.ndarray, h: int, w: int) -> np.ndarray:
     """Even-odd scanline fill, vectorised: every edge crossing of a row's centre line
-    toggles the pixels whose centres lie right of it; a running count per row, kept odd,
-    is the inside. Edges are half-open in y (``y0 <= yc < y1``) so a vertex on a centre
-    line is counted once. (h, w) float32 of 0 and 1."""
+    toggles the pixels whose centres lie right of it; a running parity per row (an XOR scan
+    over bytes) is the inside. Edges are half-open in y (``y0 <= yc < y1``) so a vertex on a
+    centre line is counted once. (h, w) float32 of 0 and 1."""
     x0, y0 = polygon[:, 0], polygon[:, 1]
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
     lo = np.minimum(y0, y1)
     hi = np.maximum(y0, y1)
     top = max(0, int(np.floor(lo.min() - 0.5)))
     rows = np.arange(top, min(h, int(np.ceil(hi.max() + 0.5))), dtype=np.float64)
+    out = np.zeros((h, w), np.float32)
     if rows.size == 0:
-        return np.zeros((h, w), np.float32)
+        return out
     yc = rows[:, None] + 0.5  # (R, 1) row centre lines against (K,) edges
     crosses = (lo <= yc) & (yc < hi)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -63,10 +64,9 @@ def _scanline_fill(polygon: np.ndarray, h: int, w: int) -> np.ndarray:
     r, k = np.nonzero(crosses)
     # pixel j is right of the crossing when j + 0.5 > x
     first = np.clip(np.floor(x[r, k] - 0.5).astype(np.int64) + 1, 0, w)
-    toggles = np.bincount(r * (w + 1) + first, minlength=rows.size * (w + 1))
-    inside = (np.cumsum(toggles.reshape(rows.size, w + 1)[:, :w], axis=1) & 1).astype(np.float32)
-    out = np.zeros((h, w), np.float32)
-    out[top:top + rows.size] = inside
+    toggles = np.zeros((rows.size, w + 1), np.uint8)  # two crossings at one pixel cancel
+    np.bitwise_xor.at(toggles.reshape(-1), r * (w + 1) + first, 1)
+    out[top:top + rows.size] = np.bitwise_xor.accumulate(toggles[:, :w], axis=1)
     return out
 
 
