@@ -51,10 +51,12 @@ def run_config(tmp_path_factory):
     return RunConfig(MODEL, TRAIN, (("astro", str(a)), ("grace", str(g))))
 
 
-def torchrun(*args: str) -> subprocess.CompletedProcess:
+def torchrun(*args: str, program: tuple[str, ...] = ("-m", "faceswap_vfx.train")
+             ) -> subprocess.CompletedProcess:
+    """Two processes of ``program`` (the train command by default) under torchrun."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                           "--nproc_per_node=2", "-m", "faceswap_vfx.train", *args],
+                           "--nproc_per_node=2", *program, *args],
                           env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -145,10 +147,18 @@ net = wrap(model, torch.device("cpu"))
 out = net(torch.rand(2, 3, 4, 4), [1, 1], ["a", "b"], 1.0)
 sum(o.sum() for o in out).backward()
 del net
+
+
+def threads(when):
+    tasks = os.listdir("/proc/self/task")
+    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in tasks]
+    with open(os.path.join(sys.argv[1], f"{when}.{os.environ['RANK']}"), "w") as f:
+        f.write(" ".join(sorted(names)))
+
+
+threads("before")
 shutdown()
-threads = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
-with open(os.path.join(sys.argv[1], "threads." + os.environ["RANK"]), "w") as f:
-    f.write(" ".join(sorted(threads)))
+threads("after")
 """
 
 
@@ -158,13 +168,13 @@ def test_leaving_the_group_ends_its_threads(tmp_path):
     (where one now and then aborted a finished process): the group DDP used is freed."""
     script = tmp_path / "leave.py"
     script.write_text(LEAVE_GROUP)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                           "--nproc_per_node=2", str(script), str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    done = torchrun(str(tmp_path), program=(str(script),))
     assert done.returncode == 0, done.stderr[-3000:]
-    left = {rank: (tmp_path / f"threads.{rank}").read_text().split() for rank in (0, 1)}
-    assert not any("gloo" in name for names in left.values() for name in names), left
+    for rank in (0, 1):
+        before, after = ((tmp_path / f"{when}.{rank}").read_text().split()
+                         for when in ("before", "after"))
+        assert any("gloo" in name for name in before), before  # the group's threads ran
+        assert not any("gloo" in name for name in after), after
 
 
 def test_comb_forward_checks_the_split():
