@@ -220,7 +220,9 @@ def run(work: Path, args: argparse.Namespace) -> None:
     print(f"{len(frames)} frames {size[1]}x{size[0]} half EXR, ZIP, channels R, G, B, "
           f"{', '.join(render_shot.EXTRA)}; face {args.face_px:g} px; codec threads "
           f"{oiio.get_int_attribute('threads')} (exr {oiio.get_int_attribute('exr_threads')}), "
-          f"torch threads {torch.get_num_threads()}; best of {args.rounds} rounds")
+          f"torch threads {torch.get_num_threads()}; best of {args.rounds} rounds"
+          + ("; the network's compute off the cores (the crop stands for the face)"
+             if args.network_off_cores else ""))
     for name, seconds in best.items():
         print(f"  {name:<28} {1e3 * seconds:7.0f} ms/frame  {1 / seconds:5.2f} frames/s  "
               f"CPU {1e3 * cpu_s[name]:5.0f} ms/frame")
