@@ -151,11 +151,14 @@ def test_feather_falls_back_to_scipy_without_the_kernel(monkeypatch):
 
     mask = np.zeros((40, 50), np.float32)
     mask[10:30, 12:40] = 1.0
-    with pytest.raises(ValueError, match=r"\(h, w\)"):
-        feather(np.ones((2, 4, 4), np.float32), 1.0)
     monkeypatch.setattr(warp_kernel, "available", lambda: False)
     np.testing.assert_array_equal(
         feather(mask, 2.5), ndimage.gaussian_filter(mask, 2.5, mode="nearest", truncate=4.0))
+
+
+def test_feather_names_a_mask_that_is_not_a_plane():
+    with pytest.raises(ValueError, match=r"\(h, w\)"):
+        feather(np.ones((2, 4, 4), np.float32), 1.0)
 
 
 def test_bounding_box_holds_every_nonzero_pixel_and_no_more():
