@@ -99,6 +99,11 @@ class CheckpointError(ModelFileError):
     made for another network configuration or set of identities."""
 
 
+class TrainingDivergedError(FaceswapError):
+    """A training run whose loss or weights stopped being finite, or whose loss stayed far
+    above its best; the message names the last checkpoint written before it went wrong."""
+
+
 # --- render farms -----------------------------------------------------------------------
 class FarmError(FaceswapError):
     """A farm job that cannot be built or did not finish: a shot file without the inputs a

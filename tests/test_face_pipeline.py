@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -141,3 +142,61 @@ def test_help_has_an_example(command, capsys):
     text = capsys.readouterr().out
     assert info.value.code == 0 and "example:" in text and f"faceswap-vfx {command} " in text
     assert "--smooth-cutoff" in text and "--plate-colorspace" in text
+
+
+def test_extract_with_an_alignment_file_takes_the_track_asked_for(face_plate, aligned,
+                                                                  tmp_path):
+    """An alignment file kept with --track all holds several tracks: extract's --track picks
+    among them (largest by default), as align does."""
+    import dataclasses
+
+    from faceswap_vfx.face.align_file import save_alignment
+
+    pattern, _ = face_plate
+    _, alignment = aligned
+    half = np.diag([0.5, 0.5, 1.0])  # a second, smaller face: half the crop, top-left
+    faces = {f: entries + [dataclasses.replace(e, track=7, landmarks=apply(half, e.landmarks),
+                                               plate_from_crop=half @ e.plate_from_crop)
+                           for e in entries]
+             for f, entries in alignment.faces.items()}
+    two = dataclasses.replace(alignment, faces=faces)
+    assert two.track_ids == [0, 7] and two.select_tracks("largest") == [0]
+    path = tmp_path / "two.align.json"
+    save_alignment(two, path)
+
+    def frames_of(track: str) -> list[str]:
+        out = tmp_path / f"ds_{track}"
+        args = ["extract", pattern, "--identity", "astro", "--out", str(out), "--resolution",
+                "32", "--align", str(path)] + (["--track", track] if track else [])
+        assert main(args) == 0
+        return sorted(Path(i["image"]).stem for i in
+                      json.loads((out / "manifest.json").read_text())["items"])
+
+    assert frames_of("") == [f"plate_{f}" for f in (1001, 1002, 1003, 1004, 1006, 1007, 1008)]
+    assert frames_of("7") == frames_of("")  # one track: no suffix, but the small face's crops
+    small = read_image(tmp_path / "ds_7" / "crops" / "plate_1001.exr").parts[0].rgb()
+    large = read_image(tmp_path / "ds_" / "crops" / "plate_1001.exr").parts[0].rgb()
+    assert not np.allclose(small, large, atol=0.05)
+    both = frames_of("all")
+    assert len(both) == 14 and "plate_1001_t0" in both and "plate_1001_t7" in both
+    assert main(["extract", pattern, "--identity", "astro", "--out", str(tmp_path / "x"),
+                 "--align", str(path), "--track", "3"]) == 1
+
+
+def test_align_and_extract_read_8_bit_frames_as_srgb_alike(astronaut_u8, tmp_path):
+    """8-bit PNG frames are sRGB-encoded by their type's convention: the detector sees their
+    values as they are (align used to take them for scene-linear and brighten them)."""
+    from faceswap_vfx.face.pipeline import _view, part_pixels
+
+    frames = tmp_path / "png"
+    write_image(Image.from_array(astronaut_u8, dtype=np.uint8), frames / "shot.1001.png")
+    seq = ImageSequence.find(str(frames / "shot.####.png"))
+    params = {"plate_colorspace": "scene_linear", "working_colorspace": "srgb_tx",
+              "ocio_config": ""}
+    _, view = _view(seq, 1001, params)
+    assert np.abs(view.astype(int) - astronaut_u8.astype(int)).max() <= 1
+    part = read_image(seq.path(1001)).parts[0]
+    assert part_pixels(part, params)[1] == "srgb_tx"
+    exr = tmp_path / "plate.exr"
+    write_image(Image.from_array(astronaut_u8 / 255.0, dtype=np.float16), exr)
+    assert part_pixels(read_image(exr).parts[0], params)[1] == "scene_linear"

@@ -13,7 +13,7 @@ from faceswap_vfx.errors import CheckpointError, ModelFileError, ParameterError
 from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.train import checkpoint as ck
-from faceswap_vfx.train.config import AugmentConfig, RunConfig, TrainConfig
+from faceswap_vfx.train.config import RUN_VERSION, AugmentConfig, RunConfig, TrainConfig
 from faceswap_vfx.train.loop import build_optimizer
 
 torch.set_num_threads(1)
@@ -114,7 +114,9 @@ def test_run_config_round_trip_and_errors(tmp_path):
     assert run.identities == ("a", "b")
     assert run.train.stop_images(MODEL.max_level) == 5 + 6 + 3 * 7
     body = json.loads((tmp_path / "config.json").read_text())
-    for edit, message in [({"version": 2}, "reads up to 1"), ({"format": "x"}, "not a run"),
+    newer = RUN_VERSION + 1
+    for edit, message in [({"version": newer}, f"reads up to {RUN_VERSION}"),
+                          ({"format": "x"}, "not a run"),
                           ({"train": {"bogus": 1}}, "unknown key"),
                           ({"model": {**body["model"], "width": -1}}, "width")]:
         (tmp_path / "bad.json").write_text(json.dumps(body | edit))

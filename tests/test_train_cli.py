@@ -89,3 +89,23 @@ def test_bad_arguments_are_errors(datasets, tmp_path, capsys):
     assert "unknown device 'gpu'" in capsys.readouterr().err
     assert main(["train", "--resume"]) == 1
     assert "--resume needs a run folder" in capsys.readouterr().err
+
+
+def test_help_shows_the_defaults_and_cpu_guidance():
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"]
+                    .format_help().split())
+    for needle in ("channel multiplier (default 1:", "(default 1200000", "on a CPU",
+                   "fade-in images per level (default 600000)",
+                   "stabilise images per level (default 600000)", "(default 0.003)"):
+        assert needle in text, needle
+
+
+@pytest.mark.parametrize(("resolution", "split"), [(4, -1), (8, 0)])
+def test_a_small_max_resolution_needs_no_split_level(datasets, tmp_path, resolution, split):
+    a, g = datasets
+    run = tmp_path / "run"
+    assert main(["train", "--data", f"a={a}", "--data", f"g={g}", "--out", str(run),
+                 "--max-resolution", str(resolution), "--width", "0.03125", "--latent", "8",
+                 "--images-per-level", "8", "--batch", "2", "--max-images", "4",
+                 "--no-tensorboard"]) == 0
+    assert RunConfig.load(run / "config.json").model.split_level == split

@@ -27,7 +27,10 @@ torch.set_num_threads(1)
 
 MODEL = CombConfig(max_resolution=16, width=1 / 32, latent=16, split_level=0)  # levels 0..2
 # 4 images a step; level 0: 0-16, level 1: fade 16-32, stabilise 32-48, level 2: 48-80
-TRAIN = TrainConfig(batch_per_identity=2, fade_images=16, stabilise_images=16, log_images=4,
+# a toy network trained for 20 steps: an equalised lr above the default, so that it learns
+# within them (tests/test_train_stability.py trains at the defaults)
+TRAIN = TrainConfig(batch_per_identity=2, learning_rate=1e-2, fade_images=16,
+                    stabilise_images=16, log_images=4,
                     preview_images=40, checkpoint_images=12, keep_checkpoints=2,
                     preview_per_identity=2, tensorboard=False)
 

@@ -23,6 +23,10 @@ _TRAIN_FLAGS = {"batch": "batch_per_identity", "lr": "learning_rate", "seed": "s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from faceswap_vfx.model.config import CombConfig
+    from faceswap_vfx.train.config import TrainConfig
+
+    model, train = CombConfig(), TrainConfig()
     p = subparsers.add_parser(
         "train", help="train a comb network on datasets of aligned crops",
         description="Train one comb network on several identities, growing from 4x4 px to "
@@ -37,29 +41,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="continue the run in RUN (or --out) from its newest checkpoint")
     p.add_argument("--config", help="start from this run's config.json (flags override it)")
     m = p.add_argument_group("network")
-    m.add_argument("--max-resolution", type=int, help="final side in px, 4..1024 (default 1024)")
-    m.add_argument("--width", type=float, help="channel multiplier (1.0: Table 1)")
-    m.add_argument("--latent", type=int, help="latent channels (default 512)")
-    m.add_argument("--split-level", type=int, help="last decoder level shared (default 1)")
+    m.add_argument("--max-resolution", type=int,
+                   help=f"final side in px, 4..1024 (default {model.max_resolution})")
+    m.add_argument("--width", type=float,
+                   help=f"channel multiplier (default {model.width:g}: Table 1, 23M parameters "
+                        "per side; on a CPU, 0.125-0.25 trains in minutes at 64-128 px)")
+    m.add_argument("--latent", type=int, help=f"latent channels (default {model.latent})")
+    m.add_argument("--split-level", type=int,
+                   help=f"last decoder level shared by every identity (default "
+                        f"{model.split_level}; lower at 4-8 px, so that the heads keep a level)")
     t = p.add_argument_group("training")
     t.add_argument("--images-per-level", type=int,
-                   help="images per level: half fade-in, half stabilise")
-    t.add_argument("--fade-images", type=int, help="fade-in images per level")
-    t.add_argument("--stabilise-images", type=int, help="stabilise images per level")
+                   help=f"images per level: half fade-in, half stabilise (default "
+                        f"{train.fade_images + train.stabilise_images}, progressive GANs'; "
+                        f"on a CPU, 4000-20000)")
+    t.add_argument("--fade-images", type=int,
+                   help=f"fade-in images per level (default {train.fade_images})")
+    t.add_argument("--stabilise-images", type=int,
+                   help=f"stabilise images per level (default {train.stabilise_images})")
     t.add_argument("--max-images", type=int, help="stop after this many images")
-    t.add_argument("--batch", type=int, help="crops per identity per step (default 8)")
-    t.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    t.add_argument("--batch", type=int, help=f"crops per identity per step (default "
+                   f"{train.batch_per_identity})")
+    t.add_argument("--lr", type=float, help=f"Adam learning rate, equalised: each layer's "
+                   f"times its He scale (default {train.learning_rate:g})")
     t.add_argument("--loss", action="append", metavar="NAME=WEIGHT",
                    help="a loss and its weight, e.g. l1=1 ms_ssim=1 perceptual=0.1 (repeat)")
     t.add_argument("--perceptual-net", help="VGG16 feature weights (.pth) for the perceptual loss")
-    t.add_argument("--background-weight", type=float, help="loss weight outside the face mask")
-    t.add_argument("--seed", type=int, help="random seed (default 0)")
+    t.add_argument("--background-weight", type=float, help=f"loss weight outside the face "
+                   f"mask (default {train.background_weight:g})")
+    t.add_argument("--seed", type=int, help=f"random seed (default {train.seed})")
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:1, ...")
-    t.add_argument("--log-images", type=int, help="log/scalar interval in images")
-    t.add_argument("--preview-images", type=int, help="preview grid interval in images")
-    t.add_argument("--checkpoint-images", type=int, help="checkpoint interval in images")
+    t.add_argument("--log-images", type=int,
+                   help=f"log/scalar interval in images (default {train.log_images})")
+    t.add_argument("--preview-images", type=int,
+                   help=f"preview grid interval in images (default {train.preview_images})")
+    t.add_argument("--checkpoint-images", type=int,
+                   help=f"checkpoint interval in images (default {train.checkpoint_images})")
     t.add_argument("--no-tensorboard", action="store_true", help="no TensorBoard scalars")
     p.set_defaults(func=run)
+
+
+def small_split_level(max_resolution: int, default: int) -> int:
+    """The default split level, lowered where ``max_resolution`` leaves no decoder level for
+    the heads after it (4 px: -1, 8 px: at most 0)."""
+    max_level = max_resolution.bit_length() - 3
+    return min(default, max_level - 1)
 
 
 def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
@@ -119,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
         if not data and base is None:
             raise ParameterError("--data NAME=DATASET is required (once per identity)")
         train_base = base.train.to_dict() if base else {}
-        config = RunConfig(dataclasses.replace(base.model if base else CombConfig(), **model),
+        model_base = base.model if base else CombConfig()
+        if "split_level" not in model and not base:
+            model = {**model, "split_level": small_split_level(
+                model.get("max_resolution", model_base.max_resolution), model_base.split_level)}
+        config = RunConfig(dataclasses.replace(model_base, **model),
                            TrainConfig.from_dict({**train_base, **train_over}),
                            data or base.data)
     extra = {k: v for k, v in resumable.items() if v is not None}

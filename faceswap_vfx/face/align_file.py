@@ -18,7 +18,7 @@ import numpy as np
 
 import faceswap_vfx
 from faceswap_vfx.errors import AlignFileError
-from faceswap_vfx.face.track import FLAGS, NO_FACE
+from faceswap_vfx.face.track import DETECTED, FLAGS, NO_FACE, pick_ids
 from faceswap_vfx.io.atomic import atomic_write_text
 from faceswap_vfx.io.versioned import check_version, read_json
 
@@ -71,6 +71,17 @@ class Alignment:
             if e.track == track:
                 return e
         return FaceEntry(track, NO_FACE)
+
+    def select_tracks(self, which: str | int = "largest") -> list[int]:
+        """Ids of the kept tracks that ``which`` picks, by the rule of
+        :func:`~faceswap_vfx.face.track.pick` (``"largest"`` by median face size)."""
+        stats = []
+        for track in self.track_ids:
+            entries = [e for f in self.frames for e in self.faces.get(f, []) if e.track == track]
+            sizes = [math.sqrt(abs(np.linalg.det(e.plate_from_crop[:2, :2]))) * self.crop_size
+                     for e in entries if e.flag == DETECTED]
+            stats.append((track, len(sizes), float(np.median(sizes)) if sizes else 0.0))
+        return pick_ids(stats, which)
 
     def check_plate(self, size: tuple[int, int], path: str | Path | None = None) -> None:
         """Raise :class:`AlignFileError` unless the plate is ``size`` (width, height)."""

@@ -32,11 +32,11 @@ from faceswap_vfx.core.warp import warp_affine
 from faceswap_vfx.errors import DatasetError, NoFramesError
 from faceswap_vfx.face.align_file import Alignment, dumps
 from faceswap_vfx.face.find import find_faces
-from faceswap_vfx.face.pipeline import align_sequence, detector_view
+from faceswap_vfx.face.pipeline import align_sequence, detector_view, part_pixels
 from faceswap_vfx.face.track import DETECTED
 from faceswap_vfx.io.atomic import atomic_write_text, ensure_writable_dir
 from faceswap_vfx.io.colour import convert
-from faceswap_vfx.io.image import Image, ImagePart, read_image, write_image
+from faceswap_vfx.io.image import Image, read_image, write_image
 from faceswap_vfx.io.sequence import ImageSequence
 
 DATASET_FORMAT = "faceswap_vfx.dataset"
@@ -56,15 +56,6 @@ class Found:
     frame: int | None
     landmarks: np.ndarray
     stem: str
-
-
-def _pixels(part: ImagePart, params: dict[str, Any], photo_colorspace: str
-            ) -> tuple[np.ndarray, str]:
-    """Display-window RGB (H, W, 3) float32 and its colour space: float files are in
-    ``plate_colorspace``, 8/16-bit files (photos) in ``photo_colorspace``."""
-    integer = next(iter(part.channels.values())).dtype.kind in "ui"
-    rgb = np.nan_to_num(part.display_rgb(), nan=0.0, posinf=65504.0, neginf=-65504.0)
-    return rgb, photo_colorspace if integer else params["plate_colorspace"]
 
 
 def crop_face(rgb: np.ndarray, plate_from_crop_m: np.ndarray, size: int) -> np.ndarray:
@@ -92,11 +83,15 @@ def _from_plates(seq: ImageSequence, params: dict[str, Any], alignment: Alignmen
                  progress: Progress | None) -> tuple[list[Found], list[dict[str, Any]]]:
     if alignment is None:
         alignment = align_sequence(seq, params, progress)
+    else:  # an alignment file holds the tracks align kept: --track picks among them
+        alignment.check_plate(_display_size(seq))
+    tracks = set(alignment.select_tracks(params["track"])) if alignment.track_ids else set()
     base = Path(seq.pattern.prefix).name.rstrip("._-") or "frame"
-    several = len(alignment.track_ids) > 1
+    several = len(tracks) > 1
     found, skipped, used = [], [], set()
     for frame in seq.frames:
-        entries = [e for e in alignment.faces.get(frame, []) if e.flag == DETECTED]
+        entries = [e for e in alignment.faces.get(frame, [])
+                   if e.flag == DETECTED and e.track in tracks]
         path = seq.path(frame).resolve()
         if not entries:
             flags = {e.flag for e in alignment.faces.get(frame, [])}
@@ -113,7 +108,7 @@ def _from_photos(files: list[Path], params: dict[str, Any], photo_colorspace: st
                  progress: Progress | None) -> tuple[list[Found], list[dict[str, Any]]]:
     found, skipped, used = [], [], set()
     for k, path in enumerate(files):
-        rgb, space = _pixels(read_image(path).parts[0], params, photo_colorspace)
+        rgb, space = part_pixels(read_image(path).parts[0], params, photo_colorspace)
         faces = find_faces(detector_view(rgb, params, space), params["detector"],
                            params["detector_upsample"], params["landmark_model"] or None,
                            params["refine_jitter"])
@@ -180,8 +175,6 @@ def extract_dataset(source: str | Path, out: str | Path, identity: str, resoluti
         found, skipped = _from_photos(files, values, photo_colorspace, progress)
     else:
         seq = ImageSequence.find(str(source), frames)
-        if alignment is not None:
-            alignment.check_plate(_display_size(seq))
         found, skipped = _from_plates(seq, values, alignment, progress)
     for sub in ("crops", "masks"):
         ensure_writable_dir(out / sub)
@@ -191,7 +184,7 @@ def extract_dataset(source: str | Path, out: str | Path, identity: str, resoluti
     for n, face in enumerate(found):
         if cache is None or cache[0] != (face.path, face.frame):
             part = read_image(face.path, face.frame).parts[0]
-            cache = ((face.path, face.frame), *_pixels(part, values, photo_colorspace))
+            cache = ((face.path, face.frame), *part_pixels(part, values, photo_colorspace))
         rgb, space = cache[1], cache[2]
         m = plate_from_crop(face.landmarks, size, margin)
         crop = convert(crop_face(rgb, m, size), space, values["working_colorspace"],

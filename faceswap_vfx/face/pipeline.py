@@ -36,6 +36,21 @@ def detector_view(rgb: np.ndarray, params: dict[str, Any],
                          params["working_colorspace"], params["ocio_config"])
 
 
+PHOTO_COLORSPACE = "srgb_tx"
+"""Colour space of 8/16-bit integer files (PNG, JPEG, TIFF photos): the sRGB encoding, their
+type's convention. Float files (EXR plates) are in the ``plate_colorspace`` parameter."""
+
+
+def part_pixels(part: ImagePart, params: dict[str, Any],
+                photo_colorspace: str = PHOTO_COLORSPACE) -> tuple[np.ndarray, str]:
+    """Display-window RGB (H, W, 3) float32 of an image part and its colour space: float
+    files are in ``plate_colorspace``, 8/16-bit files in ``photo_colorspace``. Used alike by
+    ``align`` and ``extract``."""
+    integer = next(iter(part.channels.values())).dtype.kind in "ui"
+    rgb = np.nan_to_num(part.display_rgb(), nan=0.0, posinf=65504.0, neginf=-65504.0)
+    return rgb, photo_colorspace if integer else params["plate_colorspace"]
+
+
 def read_part(seq: ImageSequence, frame: int) -> ImagePart:
     """The first part of ``frame`` (the plate's RGB)."""
     return read_image(seq.path(frame), frame).parts[0]
@@ -45,7 +60,8 @@ def _view(seq: ImageSequence, frame: int, params: dict[str, Any]
           ) -> tuple[tuple[int, int], np.ndarray]:
     part = read_part(seq, frame)
     size = (part.display_window.width, part.display_window.height)
-    return size, detector_view(part.display_rgb(), params)
+    rgb, colorspace = part_pixels(part, params)
+    return size, detector_view(rgb, params, colorspace)
 
 
 def _views(seq: ImageSequence, params: dict[str, Any], size: list[tuple[int, int]]

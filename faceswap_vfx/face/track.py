@@ -168,21 +168,28 @@ def pick(tracks: Sequence[Track], which: str | int = "largest") -> list[Track]:
     No tracks: ``"all"`` gives ``[]``, ``"largest"`` raises :class:`NoFaceError`; an id
     that does not exist raises :class:`TrackError` listing those that do.
     """
+    stats = [(tr.id, tr.flags.count(DETECTED), tr.median_size) for tr in tracks]
+    ids = pick_ids(stats, which)
+    return [tr for tr in tracks if tr.id in ids]
+
+
+def pick_ids(stats: Sequence[tuple[int, int, float]], which: str | int = "largest"
+             ) -> list[int]:
+    """:func:`pick` on ``(id, frames detected, median face size)`` of each track: the ids
+    to use, in the order given."""
     if which == "all":
-        return list(tracks)
+        return [i for i, _, _ in stats]
     if which == "largest":
-        if not tracks:
+        if not stats:
             raise NoFaceError("no face was found in any frame")
-        detected = {tr.id: tr.flags.count(DETECTED) for tr in tracks}
-        enough = [tr for tr in tracks if 2 * detected[tr.id] >= max(detected.values())]
-        best = max(enough, key=lambda tr: (tr.median_size, detected[tr.id], -tr.id))
-        return [best]
+        most = max(n for _, n, _ in stats)
+        enough = [s for s in stats if 2 * s[1] >= most]
+        return [max(enough, key=lambda s: (s[2], s[1], -s[0]))[0]]
     try:
         wanted = int(which)
     except (TypeError, ValueError):
         raise TrackError(f"track {which!r}: expected 'largest', 'all' or a track id") from None
-    for track in tracks:
-        if track.id == wanted:
-            return [track]
-    ids = ", ".join(str(tr.id) for tr in tracks) or "none"
+    if any(i == wanted for i, _, _ in stats):
+        return [wanted]
+    ids = ", ".join(str(i) for i, _, _ in stats) or "none"
     raise TrackError(f"no track {wanted}; tracks found: {ids}")

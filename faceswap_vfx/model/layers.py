@@ -42,11 +42,13 @@ def leaky_act(x: torch.Tensor) -> torch.Tensor:
 
 
 def _init(layer: nn.Conv2d | nn.ConvTranspose2d, fan_in: int, gain: float) -> None:
-    """He-normal weights for the true fan-in, zero bias."""
+    """He-normal weights for the true fan-in, zero bias; the weights' standard deviation is
+    kept as ``layer.init_std`` (the optimiser scales each layer's step by it)."""
+    layer.init_std = gain / math.sqrt(fan_in)
     if layer.weight.is_meta:  # values come from a checkpoint; and drawing on meta tensors
         return  # goes through torch._refs, which imports torch._dynamo (~3 s a process)
     with torch.no_grad():
-        layer.weight.normal_(0.0, gain / math.sqrt(fan_in))
+        layer.weight.normal_(0.0, layer.init_std)
         layer.bias.zero_()
 
 

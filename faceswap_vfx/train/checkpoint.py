@@ -28,7 +28,8 @@ from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.train.config import TrainConfig
 
 CHECKPOINT_FORMAT = "faceswap_vfx.checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+"""2: the train config has ``lr_scaling`` (version 1 trained with ``"none"``)."""
 CHECKPOINT_DIR = "checkpoints"
 
 
@@ -154,8 +155,10 @@ def load_checkpoint(path: str | Path, model_config: CombConfig | None = None,
                               f"faceswap_vfx; this one reads up to {CHECKPOINT_VERSION}",
                               path=path)
     try:
-        ckpt = Checkpoint(CombConfig.from_dict(body["model_config"]),
-                          TrainConfig.from_dict(body["train_config"]),
+        train = dict(body["train_config"])
+        if version == 1:
+            train.setdefault("lr_scaling", "none")
+        ckpt = Checkpoint(CombConfig.from_dict(body["model_config"]), TrainConfig.from_dict(train),
                           tuple(body["identities"]), str(body["colorspace"]),
                           int(body["level"]), float(body["alpha"]), int(body["images_seen"]),
                           int(body["step"]), body["model"], body["optimizer"], body["rng"],

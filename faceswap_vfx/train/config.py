@@ -24,7 +24,8 @@ from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.train.schedule import PhaseLengths, ScheduleConfig, total_images
 
 RUN_FORMAT = "faceswap_vfx.run"
-RUN_VERSION = 1
+RUN_VERSION = 2
+"""2: ``train.lr_scaling`` (version 1 runs trained with one lr for all layers: ``"none"``)."""
 
 
 def _fields_from(cls: type, values: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -76,16 +77,25 @@ class TrainConfig:
     """Hyper-parameters of progressive training.
 
     ``batch_per_identity``: crops of every identity in each step (balanced sampling), per
-    process. Optimiser: Adam with ``learning_rate`` 1e-3, ``betas`` (0.0, 0.99), ``eps``
-    1e-8, the progressive-GAN settings (Karras et al. 2018), rebuilt fresh at every new level
-    as there (the paper gives no optimiser settings). ``loss_weights``: loss name -> weight
+    process. Optimiser (:mod:`faceswap_vfx.train.optimizer`): Adam with ``betas`` (0.0,
+    0.99), ``eps`` 1e-8, the progressive-GAN settings (Karras et al. 2018; the paper gives
+    none), with their equalised learning rate (``lr_scaling``
+    ``"equalized"``: each layer's lr times its He standard deviation; ``"none"``: one lr for
+    every layer, which diverges at wide widths); its state is carried across levels.
+    ``learning_rate`` 3e-3 (progressive GANs': 1e-3) learns as fast at width 0.125 as the
+    unequalised 1e-3 did, and stays stable at width 1.0 (``bench/train_stability.py``).
+    ``loss_weights``: loss name -> weight
     (:data:`faceswap_vfx.model.losses.LOSSES`), ``loss_options``: name -> factory keyword
     arguments (e.g. ``{"perceptual": {"path": "vgg16.pth"}}``), ``background_weight``:
     weight of pixels outside the face mask. ``fade_images``/``stabilise_images``: the
     growth schedule per level (see :class:`~faceswap_vfx.train.schedule.ScheduleConfig`).
     ``max_images``: stop after this many images (None: when the schedule ends; more trains
-    longer at the last level). ``log_images``/``preview_images``/``checkpoint_images``:
-    intervals of the log line, the preview grid and the checkpoint. ``keep_checkpoints``:
+    longer at the last level). ``divergence_factor``/``divergence_images``: the run stops
+    with :class:`~faceswap_vfx.errors.TrainingDivergedError` when its loss stays above this
+    factor times its best at the level for this many images (factor 0: never; a non-finite
+    loss stops it at once; :mod:`faceswap_vfx.train.divergence`).
+    ``log_images``/``preview_images``/``checkpoint_images``: intervals of the log line, the
+    preview grid and the checkpoint. ``keep_checkpoints``:
     how many recent checkpoints stay on disk. ``preview_per_identity``: crops per identity
     in the preview grid. ``device``: ``"auto"`` (CUDA when present, else CPU) or a torch
     device string. ``bf16`` and ``channels_last`` apply on CUDA only. ``deterministic``:
@@ -94,9 +104,10 @@ class TrainConfig:
     """
 
     batch_per_identity: int = 8
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     betas: tuple[float, float] = (0.0, 0.99)
     eps: float = 1e-8
+    lr_scaling: str = "equalized"
     loss_weights: Mapping[str, float] = field(
         default_factory=lambda: {"l1": 1.0, "ms_ssim": 1.0})
     loss_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -104,6 +115,8 @@ class TrainConfig:
     fade_images: PhaseLengths = 600_000
     stabilise_images: PhaseLengths = 600_000
     max_images: int | None = None
+    divergence_factor: float = 2.0
+    divergence_images: int = 20_000
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
     log_images: int = 10_000
@@ -126,12 +139,16 @@ class TrainConfig:
         object.__setattr__(self, "loss_weights", dict(self.loss_weights))
         object.__setattr__(self, "loss_options", {k: dict(v) for k, v in
                                                   self.loss_options.items()})
-        for name in ("batch_per_identity", "log_images", "preview_images", "checkpoint_images",
-                     "keep_checkpoints", "preview_per_identity"):
+        _check(isinstance(self.divergence_factor, int | float) and self.divergence_factor >= 0,
+               "train", "divergence_factor", self.divergence_factor, "is not a number >= 0")
+        for name in ("batch_per_identity", "divergence_images", "log_images", "preview_images",
+                     "checkpoint_images", "keep_checkpoints", "preview_per_identity"):
             v = getattr(self, name)
             _check(isinstance(v, int) and not isinstance(v, bool) and v >= 1, "train", name, v,
                    "is not a whole number >= 1")
         _check(self.learning_rate > 0, "train", "learning_rate", self.learning_rate, "is not > 0")
+        _check(self.lr_scaling in ("equalized", "none"), "train", "lr_scaling",
+               self.lr_scaling, "is not 'equalized' or 'none'")
         _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "train", "betas",
                self.betas, "are not two numbers in [0, 1)")
         _check(0 <= self.background_weight <= 1, "train", "background_weight",
@@ -198,8 +215,10 @@ class RunConfig:
             raise ParameterError(f"run config version {version!r}; this faceswap_vfx reads up "
                                  f"to {RUN_VERSION}", path=path)
         try:
-            return cls(CombConfig.from_dict(values["model"]),
-                       TrainConfig.from_dict(values["train"]),
+            train = dict(values["train"])
+            if version == 1:
+                train.setdefault("lr_scaling", "none")
+            return cls(CombConfig.from_dict(values["model"]), TrainConfig.from_dict(train),
                        tuple(tuple(d) for d in values["data"]))
         except ParameterError as exc:
             raise ParameterError(str(exc), path=path) from None

@@ -1,10 +1,11 @@
 """The progressive training loop of the comb network.
 
-Each step: ``level, alpha = schedule(images_seen)``; on a new level the network grows and a
-fresh Adam is built; every identity contributes ``batch_per_identity`` augmented crops;
-the shared encoder (and trunk) sees all of them, each head only its own identity's; the
-loss is the mean over identities of the masked reconstruction loss. ``images_seen`` grows
-by ``batch_per_identity * identities * processes`` per step.
+Each step: ``level, alpha = schedule(images_seen)``; on a new level the network grows and
+Adam is rebuilt over its parameters, the old ones keeping their state
+(:mod:`faceswap_vfx.train.optimizer`); every identity contributes ``batch_per_identity``
+augmented crops; the shared encoder (and trunk) sees all of them, each head only its own
+identity's; the loss is the mean over identities of the masked reconstruction loss.
+``images_seen`` grows by ``batch_per_identity * identities * processes`` per step.
 
 A run lives in a folder ``RUN``: ``config.json`` (:class:`~faceswap_vfx.train.config.RunConfig`),
 ``checkpoints/``, ``previews/<images_seen>.png``, ``scalars.jsonl`` and ``tensorboard/``.
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceswap_vfx.errors import DatasetError, ParameterError
+from faceswap_vfx.errors import DatasetError, ParameterError, TrainingDivergedError
 from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.losses import ReconstructionLoss
 from faceswap_vfx.train.augment import augment
@@ -42,7 +43,7 @@ from faceswap_vfx.train.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from faceswap_vfx.train.config import RunConfig, TrainConfig
+from faceswap_vfx.train.config import RunConfig
 from faceswap_vfx.train.dataset import TrainingData
 from faceswap_vfx.train.distributed import (
     CombForward,
@@ -52,7 +53,9 @@ from faceswap_vfx.train.distributed import (
     world_size,
     wrap,
 )
+from faceswap_vfx.train.divergence import DivergenceWatch, non_finite_parameters
 from faceswap_vfx.train.feedback import Feedback
+from faceswap_vfx.train.optimizer import build_optimizer, regrow_optimizer
 from faceswap_vfx.train.preview import preview_grid, preview_inputs, write_preview
 from faceswap_vfx.train.sampler import BalancedSampler, step_generator
 from faceswap_vfx.train.schedule import schedule
@@ -77,23 +80,26 @@ def resolve_device(name: str) -> torch.device:
         raise ParameterError(f"unknown device {name!r} (auto, cpu, cuda, cuda:1, ...)") from None
 
 
-def build_optimizer(model: CombNetwork, cfg: TrainConfig) -> torch.optim.Adam:
-    """Adam over the shared parameters (group ``"shared"``) and one group per head."""
-    groups = [{"params": list(model.shared_parameters()), "name": "shared"}]
-    groups += [{"params": list(model.head_parameters(n)), "name": f"head:{n}"}
-               for n in model.identities]
-    return torch.optim.Adam([g for g in groups if g["params"]], lr=cfg.learning_rate,
-                            betas=tuple(cfg.betas), eps=cfg.eps)
+def output_follows(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """How much the output ``(B, 3, R, R)`` varies with its input: its per-pixel standard
+    deviation over the batch, averaged over the pixels, over the target's. 0 for a network
+    that gives one image whatever it is shown (a collapsed one), about 1 for one that
+    reproduces its input; NaN for a batch of one (not measured)."""
+    if len(y) < 2:
+        return torch.full((), float("nan"), device=y.device)
+    y, target = y.detach().float(), target.detach().float()
+    return y.std(0).mean() / target.std(0).mean().clamp_min(1e-6)
 
 
 def train_step(model: CombNetwork, optimizer: torch.optim.Optimizer, loss_fn: ReconstructionLoss,
                batches: Batches, alpha: float, *, bf16: bool = False,
                channels_last: bool = False, net: torch.nn.Module | None = None
                ) -> dict[str, float]:
-    """One optimiser step; returns ``"loss"`` (mean over identities), each loss term and
-    ``"loss_<identity>"``, as floats. ``bf16``: bfloat16 autocast of the network (the loss
-    runs in float32). ``net``: the :func:`~faceswap_vfx.train.distributed.wrap` of ``model``
-    to run the forward through (DDP when distributed; default: ``model`` unwrapped)."""
+    """One optimiser step; returns ``"loss"`` (mean over identities), each loss term,
+    ``"loss_<identity>"`` and ``"follows"`` (:func:`output_follows`), as floats. ``bf16``:
+    bfloat16 autocast of the network (the loss runs in float32). ``net``: the
+    :func:`~faceswap_vfx.train.distributed.wrap` of ``model`` to run the forward through (DDP
+    when distributed; default: ``model`` unwrapped)."""
     names = list(batches)
     x = torch.cat([batches[n][0] for n in names])
     if channels_last:
@@ -109,6 +115,7 @@ def train_step(model: CombNetwork, optimizer: torch.optim.Optimizer, loss_fn: Re
         loss = sum(loss_fn.weights[k] * v for k, v in terms.items())
         total = total + loss / len(names)
         out[f"loss_{name}"] = loss.detach()
+        out["follows"] = out.get("follows", 0.0) + output_follows(y, crops) / len(names)
         for k, v in terms.items():
             out[k] = out.get(k, 0.0) + v.detach() / len(names)
     total.backward()
@@ -231,8 +238,15 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(cfg.deterministic and not cuda or was_deterministic)
     level, alpha, saved = model.level, 1.0, found[-1] if found else None
+    watch = DivergenceWatch(cfg.divergence_factor, cfg.divergence_images)
+    flush_denormal = torch.set_flush_denormal(device.type == "cpu")  # True where supported
 
     def save() -> Path | None:
+        bad = non_finite_parameters(model)
+        if bad:
+            raise TrainingDivergedError(
+                f"{len(bad)} weight tensors hold NaN or infinity at {images_seen} images "
+                f"({', '.join(bad[:3])}, ...): not saved. Last good checkpoint: {saved}")
         state = Checkpoint(mcfg, cfg, run.identities, data.colorspace, model.level, alpha,
                            images_seen, step, model.state_dict(), optimizer.state_dict())
         return save_checkpoint(state, checkpoint_path(run_dir, images_seen),
@@ -253,7 +267,7 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
                     model.grow_to(level)
                     if cfg.channels_last and cuda:
                         model.to(memory_format=torch.channels_last)
-                    optimizer = build_optimizer(model, cfg)
+                    optimizer = regrow_optimizer(model, cfg, optimizer)
                     net = wrap(model, device)
                     log.info("level %d: %d px, fading in over %d images", level,
                              model.resolution, sched.fade(level))
@@ -270,12 +284,14 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
                     on_step(step, images_seen, terms)
                 terms, stopping = sync_step(terms, stop_request.requested)  # means over processes
                 feedback.step(images_seen, level, alpha, terms)
+                watch.observe(images_seen, level, terms["loss"], terms["follows"], saved)
                 end = images_seen >= stop or stopping
                 if _crossed(before, images_seen, cfg.log_images) or end:
                     feedback.record(images_seen, step, level, alpha)
                 if _crossed(before, images_seen, cfg.preview_images) or end:
                     preview()
-                if _crossed(before, images_seen, cfg.checkpoint_images) or end:
+                periodic = _crossed(before, images_seen, cfg.checkpoint_images)
+                if end or periodic and not watch.suspect:  # none while the watch suspects
                     saved = save()
                 if stopping:
                     log.warning("interrupted: checkpoint %s", saved)
@@ -283,6 +299,8 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
     finally:
         feedback.close()
         torch.use_deterministic_algorithms(was_deterministic)
+        if flush_denormal:
+            torch.set_flush_denormal(False)
     seconds = time.perf_counter() - t0
     log.info("stopped at %d images (level %d, alpha %.2f) after %.1f s", images_seen, level,
              alpha, seconds)
