@@ -152,3 +152,43 @@ def test_unwritable_output_is_named_before_any_work(shot, tmp_path, capsys):
     (tmp_path / "file").write_text("not a folder")
     assert render(shot, tmp_path / "file" / "s.####.exr") == 1
     assert "cannot create output folder" in capsys.readouterr().err
+
+
+def test_a_truncated_output_whose_header_reads_is_rendered_again(shot, tmp_path, capsys):
+    """"Already done" means complete: a frame cut short (a full disk, a broken copy) keeps a
+    readable header; its missing chunks send it back to be rendered."""
+    out = tmp_path / "s.####.exr"
+    assert render(shot, out, "--frames", "1001-1002") == 0
+    whole = (tmp_path / "s.1001.exr").read_bytes()
+    (tmp_path / "s.1001.exr").write_bytes(whole[:len(whole) * 9 // 10])
+    from faceswap_vfx.io.image import read_header
+
+    read_header(tmp_path / "s.1001.exr")  # the header still reads
+    capsys.readouterr()
+    assert render(shot, out, "--frames", "1001-1002") == 0
+    assert "1 written, 1 skipped" in capsys.readouterr().out
+    assert (tmp_path / "s.1001.exr").read_bytes() == whole
+
+
+def test_temporary_files_of_a_killed_run_are_removed_on_the_next_run(shot, tmp_path):
+    import os
+    import subprocess
+    import time
+
+    from faceswap_vfx.io import atomic
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = {  # what killed runs left, and one of a render still running elsewhere
+        "this host, dead": f".s.1001.{atomic._HOST}-{dead.pid}.abc.tmp.exr",
+        "this host, alive": f".s.1001.{atomic._HOST}-{os.getpid()}.def.tmp.exr",
+        "other host, old": ".s.1002.farm_node_7-4242.ghi.tmp.exr",
+        "other host, recent": ".s.1002.farm_node_8-4242.jkl.tmp.exr",
+    }
+    for name in left.values():
+        (tmp_path / name).write_bytes(b"half a frame")
+    old = time.time() - 2 * atomic.STALE_SECONDS
+    os.utime(tmp_path / left["other host, old"], (old, old))
+    assert render(shot, tmp_path / "s.####.exr", "--frames", "1001-1002") == 0
+    kept = {p.name for p in tmp_path.glob(".*")}
+    assert kept == {left["this host, alive"], left["other host, recent"]}

@@ -17,6 +17,7 @@ import sys
 
 import faceswap_vfx
 from faceswap_vfx.errors import FaceswapError
+from faceswap_vfx.io.thread_stdout import install as install_thread_stdout
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not faulthandler.is_enabled():  # a crash in native code (a codec, torch, a driver)
         faulthandler.enable()  # prints every thread's Python stack into the farm log
+    install_thread_stdout()  # sys.stdout's one replacement, before any thread prints
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -1,14 +1,17 @@
 """Atomic writes: a temporary file beside the target, then a rename.
 
-A process killed half-way leaves at most a ``.<name>.<random>.tmp`` file, never a
-half-written file under the final name, so a farm retry sees the frame as missing.
+A process killed half-way leaves at most a ``.<name>.<host>-<pid>.<random>.tmp<ext>`` file,
+never a half-written file under the final name, so a farm retry sees the frame as missing;
+:func:`remove_stale_temporaries` clears such leftovers on the next run of the same output.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,8 +41,8 @@ def atomic_path(target: str | Path, *, frame: int | None = None) -> Iterator[Pat
     """
     target = Path(target)
     folder = ensure_writable_dir(target.parent, frame=frame)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",
-                                    dir=folder)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.{_OWNER}.",
+                                    suffix=f".tmp{target.suffix}", dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -53,6 +56,44 @@ def atomic_path(target: str | Path, *, frame: int | None = None) -> Iterator[Pat
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_HOST = socket.gethostname().replace(".", "_").replace("-", "_") or "host"
+_OWNER = f"{_HOST}-{os.getpid()}"
+STALE_SECONDS = 3600.0
+"""A temporary file of another host untouched this long is taken as left by a dead run."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove the temporary files of ``target`` that a killed run left: this host's whose
+    process is gone, another host's untouched for :data:`STALE_SECONDS`. Returns them.
+    Those of a live run (another render of the same chunk) are left alone."""
+    target = Path(target)
+    removed = []
+    for tmp in target.parent.glob(f".{target.stem}.*.tmp{target.suffix}"):
+        owner = tmp.name[len(target.stem) + 2:].split(".", 1)[0]
+        host, _, pid = owner.rpartition("-")
+        try:
+            if host == _HOST and pid.isdigit():
+                stale = not _alive(int(pid))
+            else:
+                stale = time.time() - tmp.stat().st_mtime > STALE_SECONDS
+            if stale:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:  # gone meanwhile, or not ours to remove: leave it
+            continue
+    return removed
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

@@ -79,6 +79,7 @@ import numpy as np
 import OpenEXR
 import OpenImageIO as oiio
 
+from faceswap_vfx.io.exr_chunks import chunks_complete
 from faceswap_vfx.io.thread_stdout import caught_prints
 
 # EXR pixel types, as OpenImageIO names them, and the numpy type of each.
@@ -146,6 +147,8 @@ def read(path: str | os.PathLike, specs: Sequence[oiio.ImageSpec]
     if (specs[0].getattribute("oiio:subimages") or 1) != len(specs):
         raise Unsupported("some parts of a multi-part file (OpenEXR would decode them all)")
     _ensure_threads()
+    if chunks_complete(path) is False:  # OpenEXR would print a warning and drop the part
+        raise Unsupported("some chunks are missing or cut short (truncated file)")
     try:
         with caught_prints() as printed:
             file = OpenEXR.File(str(path), separate_channels=True)

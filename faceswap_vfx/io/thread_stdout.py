@@ -4,6 +4,13 @@ OpenEXR's Python API prints a warning on ``sys.stdout`` for a part it cannot dec
 (truncated, corrupt), which would land in the middle of a program's output (JSON, farm
 progress lines). :func:`caught_prints` catches it on the decoding thread only, unlike
 ``contextlib.redirect_stdout``, which takes every thread's output.
+
+``sys.stdout`` is replaced once, by :func:`install` (called when this module is first
+imported and by the command line before it starts any thread), with a :class:`ThreadStdout`
+that is never taken away again. Catching then only registers a buffer for the calling
+thread. Swapping ``sys.stdout`` back and forth while other threads print is what this
+design rules out: in CPython 3.11 ``print()`` holds ``sys.stdout`` without a reference, so a
+swap from another thread could free the object it was writing to (renders crashed so).
 """
 
 from __future__ import annotations
@@ -16,12 +23,11 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 _lock = threading.Lock()
-_router: _Router | None = None
 
 
-class _Router:
-    """Stands in for ``sys.stdout``: writes of a catching thread go to its innermost
-    buffer, all else to the stdout it replaced."""
+class ThreadStdout:
+    """Stands in for ``sys.stdout`` for good: writes of a catching thread go to its
+    innermost buffer, all else to the stream it replaced."""
 
     def __init__(self, real: TextIO):
         self.real = real
@@ -35,17 +41,32 @@ class _Router:
         return getattr(self.real, name)
 
 
+def install() -> ThreadStdout | None:
+    """Make ``sys.stdout`` a :class:`ThreadStdout` unless it is one (call before starting
+    threads that print); returns it, or None where there is no stdout (pythonw)."""
+    with _lock:
+        if sys.stdout is None:
+            return None
+        if not isinstance(sys.stdout, ThreadStdout):
+            sys.stdout = ThreadStdout(sys.stdout)
+        return sys.stdout
+
+
 @contextlib.contextmanager
 def caught_prints() -> Iterator[io.StringIO]:
-    """Within the block, what this thread prints goes to the yielded buffer."""
-    global _router
+    """Within the block, what this thread prints goes to the yielded buffer.
+
+    Where something else has replaced ``sys.stdout`` since :func:`install` (a test's
+    capture, ``contextlib.redirect_stdout``), nothing is caught: the buffer stays empty and
+    the prints go where that replacement sends them; ``sys.stdout`` is never swapped here.
+    """
     caught = io.StringIO()
+    router = sys.stdout
+    if not isinstance(router, ThreadStdout):
+        yield caught
+        return
     me = threading.get_ident()
     with _lock:
-        if _router is None or sys.stdout is not _router:
-            _router = _Router(sys.stdout)
-            sys.stdout = _router
-        router = _router
         router.caught.setdefault(me, []).append(caught)
     try:
         yield caught
@@ -54,6 +75,6 @@ def caught_prints() -> Iterator[io.StringIO]:
             router.caught[me].pop()
             if not router.caught[me]:
                 del router.caught[me]
-            if not router.caught and sys.stdout is router:
-                sys.stdout = router.real
-                _router = None
+
+
+install()

@@ -32,6 +32,8 @@ import torch
 
 from faceswap_vfx.errors import FaceswapError, MissingFrameError
 from faceswap_vfx.face.align_file import Alignment
+from faceswap_vfx.io.atomic import remove_stale_temporaries
+from faceswap_vfx.io.exr_chunks import chunks_complete
 from faceswap_vfx.io.image import read_header
 from faceswap_vfx.io.sequence import FramePattern, ImageSequence, format_frames
 from faceswap_vfx.render.frame import Generate
@@ -82,15 +84,16 @@ def swap_graph(plates: ImageSequence, alignment: Alignment, generate: Generate,
 
 
 def output_done(path: Path) -> bool:
-    """True when ``path`` holds a complete frame (writes are atomic, so one that exists
-    under its final name and whose header reads is complete)."""
+    """True when ``path`` holds a complete frame: its header reads and, for an EXR, every
+    chunk its offset tables list is whole (a file cut short by a full disk or a copy keeps a
+    readable header)."""
     if not path.is_file():
         return False
     try:
         read_header(path)
-    except FaceswapError:
+        return path.suffix.lower() != ".exr" or chunks_complete(path) is not False
+    except (FaceswapError, OSError):
         return False
-    return True
 
 
 def farm_progress(done: int, total: int) -> None:
@@ -122,6 +125,7 @@ def render_sequence(graph: Graph, frames: list[int], out_pattern: str | Path,
     for frame in todo:
         if frame in report.failed:
             continue
+        remove_stale_temporaries(out.path(frame))
         if not overwrite and output_done(out.path(frame)):
             report.skipped.append(frame)
         else:
