@@ -52,6 +52,11 @@ class PlateWriteError(FaceswapError):
     """An image that could not be written (the final name is left untouched)."""
 
 
+class OutputIsInputError(PlateWriteError):
+    """An output that resolves to one of the inputs (plates, matte, mask, alignment file...):
+    refused before anything is written."""
+
+
 class OutputNotWritableError(PlateWriteError):
     """An output folder that does not exist and cannot be made, or is read-only."""
 
@@ -97,6 +102,10 @@ class DatasetError(FaceswapError):
 class CheckpointError(ModelFileError):
     """A training checkpoint that is truncated or corrupt, of a newer format version, or
     made for another network configuration or set of identities."""
+
+
+class NonFiniteError(FaceswapError):
+    """A network whose weights, or a generated face whose pixels, are NaN or infinite."""
 
 
 class TrainingDivergedError(FaceswapError):

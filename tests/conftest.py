@@ -60,3 +60,47 @@ def face_plate(tmp_path_factory, astronaut_face):
         image.part.display_window = Box(0, 0, 400, 320)
         write_image(image, folder / f"plate.{frame}.exr", frame)
     return str(folder / "plate.####.exr"), dict(zip(frames, truth, strict=True))
+
+
+@pytest.fixture(scope="session")
+def shot(tmp_path_factory, face_plate):
+    """A shot of ``face_plate`` to render: plates with A, Z and an AOV layer plus metadata;
+    an alignment file; a tiny untrained comb network exported as ``grace``. A dict of
+    ``root``, ``plates``, ``align``, ``model``."""
+    import json
+
+    import torch
+
+    from faceswap_vfx.face.align_file import save_alignment
+    from faceswap_vfx.face.pipeline import align_sequence
+    from faceswap_vfx.io.atomic import atomic_write_text
+    from faceswap_vfx.io.image import read_image, write_image
+    from faceswap_vfx.io.sequence import ImageSequence
+    from faceswap_vfx.model.comb import CombNetwork
+    from faceswap_vfx.model.config import CombConfig
+    from faceswap_vfx.model.export import export_torchscript, sidecar
+
+    pattern, _ = face_plate
+    root = tmp_path_factory.mktemp("shot")
+    seq = ImageSequence.find(pattern)
+    for frame in seq.frames:
+        image = read_image(seq.path(frame), frame)
+        part = image.part
+        h, w = part.shape
+        part.channels["A"] = np.ones((h, w), np.float16)
+        part.channels["Z"] = np.linspace(1, 1e4, h * w, dtype=np.float32).reshape(h, w)
+        part.channels["spec.r"] = np.full((h, w), 0.25, np.float16)
+        part.set_attribute("camera:focal", "float", 35.0)
+        part.set_attribute("compression", "string", "zip")
+        write_image(image, root / "plates" / f"plate.{frame}.exr", frame)
+    plates = str(root / "plates" / "plate.####.exr")
+    alignment = align_sequence(ImageSequence.find(plates), {"crop_size": 64, "max_gap": 0})
+    save_alignment(alignment, root / "shot.align.json")
+    torch.manual_seed(0)
+    net = CombNetwork(CombConfig(max_resolution=16, width=1 / 32, latent=16, split_level=0),
+                      ["astronaut", "grace"], level=2)
+    export_torchscript(net, "grace").save(str(root / "grace.pt"))
+    atomic_write_text(root / "grace.json",
+                      json.dumps(sidecar(net, "grace", 2, "srgb_tx")))
+    return {"root": root, "plates": plates, "align": str(root / "shot.align.json"),
+            "model": str(root / "grace.pt")}

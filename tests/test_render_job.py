@@ -2,22 +2,13 @@
 and metadata: real dlib alignment, a real (tiny, untrained) comb network exported to
 TorchScript, real OpenImageIO files."""
 
-import json
 import shutil
 
 import numpy as np
-import pytest
-import torch
 
 from faceswap_vfx.cli.main import main
 from faceswap_vfx.face.align_file import load_alignment, save_alignment
-from faceswap_vfx.face.pipeline import align_sequence
-from faceswap_vfx.io.atomic import atomic_write_text
-from faceswap_vfx.io.image import read_image, write_image
-from faceswap_vfx.io.sequence import ImageSequence
-from faceswap_vfx.model.comb import CombNetwork
-from faceswap_vfx.model.config import CombConfig
-from faceswap_vfx.model.export import export_torchscript, sidecar
+from faceswap_vfx.io.image import read_image
 from faceswap_vfx.render.frame import MASK_CHANNEL
 from faceswap_vfx.render.nodes import IDENTITY, STATUS
 
@@ -27,35 +18,6 @@ NO_FACE_FRAME = 1005  # the face_plate fixture blanks this frame
 
 def bits(a):
     return a.view(np.dtype(f"u{a.dtype.itemsize}"))
-
-
-@pytest.fixture(scope="module")
-def shot(tmp_path_factory, face_plate):
-    """Plates with A, Z and an AOV layer plus metadata; an alignment file; a model."""
-    pattern, _ = face_plate
-    root = tmp_path_factory.mktemp("shot")
-    seq = ImageSequence.find(pattern)
-    for frame in seq.frames:
-        image = read_image(seq.path(frame), frame)
-        part = image.part
-        h, w = part.shape
-        part.channels["A"] = np.ones((h, w), np.float16)
-        part.channels["Z"] = np.linspace(1, 1e4, h * w, dtype=np.float32).reshape(h, w)
-        part.channels["spec.r"] = np.full((h, w), 0.25, np.float16)
-        part.set_attribute("camera:focal", "float", 35.0)
-        part.set_attribute("compression", "string", "zip")
-        write_image(image, root / "plates" / f"plate.{frame}.exr", frame)
-    plates = str(root / "plates" / "plate.####.exr")
-    alignment = align_sequence(ImageSequence.find(plates), {"crop_size": 64, "max_gap": 0})
-    save_alignment(alignment, root / "shot.align.json")
-    torch.manual_seed(0)
-    net = CombNetwork(CombConfig(max_resolution=16, width=1 / 32, latent=16, split_level=0),
-                      ["astronaut", "grace"], level=2)
-    export_torchscript(net, "grace").save(str(root / "grace.pt"))
-    atomic_write_text(root / "grace.json",
-                      json.dumps(sidecar(net, "grace", 2, "srgb_tx")))
-    return {"root": root, "plates": plates, "align": str(root / "shot.align.json"),
-            "model": str(root / "grace.pt")}
 
 
 def render(shot, out, *extra):

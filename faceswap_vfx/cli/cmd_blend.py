@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from faceswap_vfx.io.atomic import ensure_writable_dir
+    from faceswap_vfx.io.output_guard import check_not_inputs, check_output_pattern
     from faceswap_vfx.io.sequence import FramePattern, ImageSequence
     from faceswap_vfx.render.blend_job import blend_graph
     from faceswap_vfx.render.job import render_sequence
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     ensure_writable_dir(FramePattern.parse(args.out).path(0).parent)
     targets = ImageSequence.find(args.target, args.frames)
+    check_output_pattern(args.out, targets.frames + targets.missing)
+    check_not_inputs(args.out, targets.frames + targets.missing,
+                     {"--source": args.source, "--target": args.target, "--mask": args.mask,
+                      "--matte": params["matte"]})
     graph = blend_graph(args.target, args.source, args.mask, args.out,
                         mask_channel=args.mask_channel, matte=params["matte"] or None)
     report = render_sequence(graph, targets.frames, args.out, params, overwrite=args.overwrite,

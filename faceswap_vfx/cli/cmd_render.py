@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from faceswap_vfx.face.align_file import load_alignment
     from faceswap_vfx.io.atomic import ensure_writable_dir
     from faceswap_vfx.io.image import read_header
+    from faceswap_vfx.io.output_guard import check_not_inputs, check_output_pattern
     from faceswap_vfx.io.sequence import FramePattern, ImageSequence
     from faceswap_vfx.render.job import render_sequence, swap_graph
     from faceswap_vfx.render.model_source import load_swap_model, resolve_device
@@ -54,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
         log.info("working colour space %s (the model's)", model.colorspace)
         params["working_colorspace"] = model.colorspace
     plates = ImageSequence.find(args.plates, args.frames)
+    check_output_pattern(args.out, plates.frames + plates.missing)
+    check_not_inputs(args.out, plates.frames + plates.missing,
+                     {"--plates": args.plates, "--align": args.align, "--matte": params["matte"],
+                      "--model": params["model"]})
     if args.align:
         alignment = load_alignment(args.align)
         first = plates.frames[0]

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from faceswap_vfx.farm.job import build_job
     from faceswap_vfx.farm.registry import farms, get_farm
     from faceswap_vfx.farm.shot import read_shot_inputs
+    from faceswap_vfx.io.output_guard import check_not_inputs
     from faceswap_vfx.io.sequence import ImageSequence, format_frames, parse_frames
 
     if args.list_options:
@@ -76,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     job = build_job(inputs, frames, args.chunk, align_prepass=args.align_prepass,
                     executable=shlex.split(args.executable), name=args.name)
     render = job.layer("render")
+    check_not_inputs(inputs.out, render.frames, {"inputs.plates": inputs.plates,
+                                                 "inputs.align": inputs.align}, "inputs.out")
     plates = ImageSequence.find(inputs.plates, list(render.frames))
     if plates.missing:
         print(f"faceswap-vfx submit: warning: plate frames not on disk (their tasks will "

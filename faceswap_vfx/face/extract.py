@@ -15,6 +15,7 @@ frames without one are listed in ``skipped``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from faceswap_vfx.face.track import DETECTED
 from faceswap_vfx.io.atomic import atomic_write_text, ensure_writable_dir
 from faceswap_vfx.io.colour import convert
 from faceswap_vfx.io.image import Image, read_image, write_image
+from faceswap_vfx.io.output_guard import check_outside
 from faceswap_vfx.io.sequence import ImageSequence
 
 DATASET_FORMAT = "faceswap_vfx.dataset"
@@ -131,18 +133,25 @@ def photo_files(folder: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
 
 
-def _check_existing(out: Path, identity: str) -> None:
+def _existing(out: Path, identity: str, size: int, colorspace: str) -> dict[str, Any] | None:
+    """The manifest already in ``out``, if any, after checking that new crops can join it
+    (same identity, resolution and colour space)."""
     manifest = out / "manifest.json"
     if not manifest.is_file():
-        return
+        return None
     try:
         old = json.loads(manifest.read_text())
-    except (OSError, ValueError):
+        items, skipped = list(old["items"]), list(old.get("skipped", []))
+    except (OSError, ValueError, KeyError, TypeError):
         raise DatasetError("existing manifest is unreadable; remove the folder or choose "
                            "another", path=manifest) from None
-    if old.get("identity") != identity:
-        raise DatasetError(f"dataset already holds identity {old.get('identity')!r}, not "
-                           f"{identity!r}", path=manifest)
+    for key, want in (("identity", identity), ("resolution", size),
+                      ("colorspace", colorspace)):
+        if old.get(key) != want:
+            raise DatasetError(f"dataset already holds {key} {old.get(key)!r}, not {want!r}: "
+                               f"new crops cannot join it; extract into another folder",
+                               path=manifest)
+    return {**old, "items": items, "skipped": skipped}
 
 
 def extract_dataset(source: str | Path, out: str | Path, identity: str, resolution: int,
@@ -158,24 +167,33 @@ def extract_dataset(source: str | Path, out: str | Path, identity: str, resoluti
     ``crop_margin`` frames the crop; ``track`` picks the faces: of a plate, as ``align``;
     of each photo, ``"all"`` keeps every face, anything else the largest). ``progress``
     reports the finding pass, ``crop_progress`` the writing one. Only detected faces become
-    items (interpolated frames are skipped). Returns the manifest written.
+    items (interpolated frames are skipped). Into an existing dataset of the same identity,
+    resolution and colour space the new crops are appended (sources already in it are not
+    extracted again); another one is refused. Returns the manifest written.
     """
     values = schema.resolve(params, {"crop_size": resolution})
     size, margin = int(values["crop_size"]), float(values["crop_margin"])
     out = Path(out)
     if not identity or not identity.strip():
         raise DatasetError("identity must not be empty", path=out)
-    _check_existing(out, identity)
+    old = _existing(out, identity, size, values["working_colorspace"])
     src = Path(source)
     if src.is_dir():
         files = photo_files(src)
         if not files:
             raise NoFramesError(f"no image files ({', '.join(PHOTO_SUFFIXES)}) in the folder",
                                 path=src)
-        found, skipped = _from_photos(files, values, photo_colorspace, progress)
     else:
         seq = ImageSequence.find(str(source), frames)
+        files = [seq.path(f) for f in seq.frames]
+    check_outside([out, out / "crops", out / "masks"], {"the source": files})
+    if src.is_dir():
+        found, skipped = _from_photos(files, values, photo_colorspace, progress)
+    else:
         found, skipped = _from_plates(seq, values, alignment, progress)
+    done = {(i["source"]["path"], i["source"]["frame"]) for i in old["items"]} if old else set()
+    found = [f for f in found if (str(f.path), f.frame) not in done]  # already in the dataset
+    taken = {Path(i["image"]).stem for i in old["items"]} if old else set()
     for sub in ("crops", "masks"):
         ensure_writable_dir(out / sub)
     items, thumbs = [], []
@@ -190,6 +208,7 @@ def extract_dataset(source: str | Path, out: str | Path, identity: str, resoluti
         crop = convert(crop_face(rgb, m, size), space, values["working_colorspace"],
                        values["ocio_config"])
         lms = apply(invert(m), face.landmarks)
+        face = dataclasses.replace(face, stem=_unique(face.stem, taken))
         write_image(Image.from_array(crop, dtype=np.float16), out / "crops" / f"{face.stem}.exr",
                     face.frame)
         write_image(Image.from_array(face_mask(lms, size)[..., None], ("Y",), np.uint8),
@@ -202,11 +221,18 @@ def extract_dataset(source: str | Path, out: str | Path, identity: str, resoluti
             thumbs.append(_thumbnail(crop, lms, size))
         if crop_progress is not None:
             crop_progress(n + 1, len(found))
+    if old:  # appended: earlier items stay, a source skipped before may have a face now
+        got = {(i["source"]["path"], i["source"]["frame"]) for i in items}
+        skipped = [k for k in old["skipped"] if (k["source"], k["frame"]) not in got] + [
+            k for k in skipped if (k["source"], k["frame"]) not in
+            {(o["source"], o["frame"]) for o in old["skipped"]}]
+        items = old["items"] + items
     manifest = {"format": DATASET_FORMAT, "version": DATASET_VERSION, "identity": identity,
                 "resolution": size, "colorspace": values["working_colorspace"],
                 "items": items, "skipped": skipped}
-    write_image(Image.from_array(contact_sheet(thumbs), dtype=np.uint8),
-                out / "contact_sheet.png")
+    if thumbs or not old:
+        write_image(Image.from_array(contact_sheet(thumbs), dtype=np.uint8),
+                    out / "contact_sheet.png")
     atomic_write_text(out / "manifest.json", dumps(manifest) + "\n")
     return manifest
 

@@ -26,9 +26,16 @@ _TOKEN = re.compile(r"(#+)|%(0?)(\d*)d|\$F(\d*)")
 _RANGE = re.compile(r"^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*(?:x\s*(\d+))?)?\s*$")
 
 
+MAX_FRAMES = 1_000_000
+"""Most frames a range may name (11.6 hours at 24 fps): a longer one is taken for a typo
+(``1001-300001000``) and refused before it is expanded."""
+
+
 def parse_frames(text: str) -> list[int]:
-    """``"1001-1005x2,1010"`` -> ``[1001, 1003, 1005, 1010]`` (sorted, no repeats)."""
+    """``"1001-1005x2,1010"`` -> ``[1001, 1003, 1005, 1010]`` (sorted, no repeats); more
+    than :data:`MAX_FRAMES` frames raise :class:`PatternError`."""
     frames: set[int] = set()
+    count = 0
     for item in str(text).split(","):
         m = _RANGE.match(item)
         if not m:
@@ -39,6 +46,10 @@ def parse_frames(text: str) -> list[int]:
         step = int(m.group(3)) if m.group(3) else 1
         if last < first or step < 1:
             raise PatternError(f"empty frame range {item.strip()!r} in {text!r}")
+        count += (last - first) // step + 1
+        if count > MAX_FRAMES:
+            raise PatternError(f"frame range {text!r} names {count:,} frames or more; at most "
+                               f"{MAX_FRAMES:,} (a typo?)")
         frames.update(range(first, last + 1, step))
     return sorted(frames)
 

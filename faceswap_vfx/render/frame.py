@@ -24,6 +24,7 @@ from faceswap_vfx.core.composite import Blend, Roi, blend_roi, face_roi, roi_pad
 from faceswap_vfx.core.geometry import apply, invert
 from faceswap_vfx.core.mask import bounding_box
 from faceswap_vfx.core.warp import warp_affine
+from faceswap_vfx.errors import NonFiniteError
 from faceswap_vfx.io.colour import convert
 from faceswap_vfx.io.image import Image, ImagePart
 from faceswap_vfx.render.memory import zeros_for_sparse_writes
@@ -139,14 +140,20 @@ def crop_faces(image: Image, faces: Sequence[Face], params: dict[str, Any],
     return jobs
 
 
-def generate_faces(jobs: Sequence[FaceJob], generate: Generate) -> None:
-    """Stage 2: run the network on every crop of the frame in one batch."""
+def generate_faces(jobs: Sequence[FaceJob], generate: Generate, frame: int | None = None
+                   ) -> None:
+    """Stage 2: run the network on every crop of the frame in one batch; a face that is not
+    finite everywhere raises :class:`NonFiniteError` (``clamp`` would keep its NaN)."""
     if not jobs:
         return
     sizes = {tuple(j.crop.shape) for j in jobs}
     groups = [[j for j in jobs if tuple(j.crop.shape) == s] for s in sizes]
     for group in groups:
-        out = generate(torch.cat([j.crop for j in group])).float().clamp(0.0, 1.0)
+        out = generate(torch.cat([j.crop for j in group])).float()
+        if not bool(torch.isfinite(out).all()):
+            raise NonFiniteError("the network generated a face with NaN or infinite pixels; "
+                                 "the frame is not written", frame=frame)
+        out = out.clamp(0.0, 1.0)
         for j, face in zip(group, out, strict=True):
             j.generated = face[None]
 

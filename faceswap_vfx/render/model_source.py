@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from faceswap_vfx.errors import ModelFileError, ParameterError
+from faceswap_vfx.errors import ModelFileError, NonFiniteError, ParameterError
 from faceswap_vfx.render.frame import Generate
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,12 @@ def load_swap_model(model: str | Path, identity: str, device: torch.device | str
         raise ModelFileError("model not found: expected a training run folder or an exported "
                              ".pt", path=path)
     swap_model, module = loaded
+    bad = [name for name, t in [*module.named_parameters(), *module.named_buffers()]
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise NonFiniteError(f"the model's weights hold NaN or infinity ({len(bad)} tensors: "
+                             f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); it "
+                             f"cannot render", path=path)
     if str(expression_direction):
         swap_model.generate = _with_direction(module, Path(expression_direction),
                                               float(expression_strength), swap_model)

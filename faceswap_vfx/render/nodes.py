@@ -136,7 +136,7 @@ class Swap(Node):
 
     def run(self, values, params):
         jobs = crop_faces(values["image"], values["faces"], params, self.device)
-        generate_faces(jobs, self.generate)
+        generate_faces(jobs, self.generate, values.get("frame"))
         return {"jobs": jobs}
 
 

@@ -1,0 +1,202 @@
+"""Bad input and faults against render, blend, extract and submit: each class is refused with a
+named error and loses nothing (the guarantees the README lists)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from faceswap_vfx.cli.main import main
+from faceswap_vfx.errors import NonFiniteError, PatternError
+from faceswap_vfx.io.sequence import parse_frames
+from faceswap_vfx.render.model_source import load_swap_model
+
+FRAMES = range(1001, 1009)
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def render(shot, out, *extra, plates=None):
+    return main(["render", "--plates", plates or shot["plates"], "--model", shot["model"],
+                 "--identity", "grace", "--align", shot["align"], "--out", str(out), *extra])
+
+
+@pytest.fixture()
+def plates_copy(shot, tmp_path):
+    """A copy of the shot's plates to attack, with its pattern."""
+    folder = tmp_path / "plates"
+    shutil.copytree(shot["root"] / "plates", folder)
+    return folder, str(folder / "plate.####.exr")
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_render_onto_its_own_plates_is_refused(shot, plates_copy, tmp_path, capsys, overwrite):
+    folder, pattern = plates_copy
+    before = snapshot(folder)
+    link = tmp_path / "link"
+    link.symlink_to(folder)  # the same folder by another name
+    for out in (pattern, str(link / "plate.%04d.exr")):
+        assert render(shot, out, *overwrite, plates=pattern) == 1
+        err = capsys.readouterr().err
+        assert "would write over --plates" in err and "nothing was written" in err
+    assert snapshot(folder) == before
+
+
+def test_render_onto_the_alignment_file_is_refused(shot, tmp_path, capsys):
+    align = tmp_path / "shot.align.json"
+    shutil.copy(shot["align"], align)
+    code = main(["render", "--plates", shot["plates"], "--model", shot["model"], "--identity",
+                 "grace", "--align", str(align), "--out", str(align), "--frames", "1001"])
+    assert code == 1 and "would write over --align" in capsys.readouterr().err
+    assert align.read_bytes() == open(shot["align"], "rb").read()
+
+
+def test_blend_onto_an_input_is_refused(shot, plates_copy, tmp_path, capsys):
+    folder, pattern = plates_copy
+    before = snapshot(folder)
+    for role in ("--target", "--source", "--mask"):
+        args = {"--target": shot["plates"], "--source": shot["plates"], "--mask": shot["plates"]}
+        args[role] = pattern  # this input alone is the output's folder
+        argv = ["blend", *[x for kv in args.items() for x in kv], "--out", pattern,
+                "--overwrite"]
+        assert main(argv) == 1
+        assert f"would write over {role}" in capsys.readouterr().err
+    assert snapshot(folder) == before
+
+
+def test_an_output_without_a_frame_token_for_several_frames_is_refused(shot, tmp_path, capsys):
+    assert render(shot, tmp_path / "one.exr") == 1
+    assert "no frame token" in capsys.readouterr().err
+    assert not (tmp_path / "one.exr").exists()
+    assert main(["blend", "--target", shot["plates"], "--source", shot["plates"], "--mask",
+                 shot["plates"], "--out", str(tmp_path / "one.exr")]) == 1
+    assert "no frame token" in capsys.readouterr().err
+    assert render(shot, tmp_path / "one.exr", "--frames", "1002") == 0  # one frame: fine
+    assert (tmp_path / "one.exr").is_file()
+
+
+def test_submit_onto_its_plates_is_refused(tmp_path, capsys):
+    from faceswap_vfx.params import Shot, defaults, save_shot
+
+    (tmp_path / "plates").mkdir()
+    for f in range(1001, 1005):
+        (tmp_path / "plates" / f"plate.{f}.exr").write_bytes(b"plate")
+    (tmp_path / "shot.align.json").write_text("{}")
+    values = defaults() | {"model": "grace.pt", "identity": "grace"}
+    save_shot(Shot(values, {"plates": "plates/plate.####.exr", "out": "plates/plate.%04d.exr",
+                            "align": "shot.align.json", "frames": "1001-1004"}),
+              tmp_path / "shot.json")
+    assert main(["submit", "--farm", "local", "--shot", str(tmp_path / "shot.json"),
+                 "--dry-run", str(tmp_path / "job")]) == 1
+    assert "would write over inputs.plates" in capsys.readouterr().err
+    assert not (tmp_path / "job").exists()
+
+
+def nan_model(shot, tmp_path, how: str):
+    """The shot's export with NaN weights (``"weights"``), or finite weights and a forward
+    that makes NaN faces (``"output"``)."""
+    module = torch.jit.load(shot["model"])
+    if how == "weights":
+        with torch.no_grad():
+            next(module.parameters()).fill_(float("nan"))
+        out = tmp_path / "nan.pt"
+        module.save(str(out))
+    else:
+        class Broken(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.inner(x) * float("nan")
+
+        out = tmp_path / "broken.pt"
+        torch.jit.script(Broken(module)).save(str(out))
+    shutil.copy(shot["model"].replace(".pt", ".json"), out.with_suffix(".json"))
+    return out
+
+
+def test_a_model_with_nan_weights_is_refused_at_load(shot, tmp_path, capsys):
+    model = nan_model(shot, tmp_path, "weights")
+    with pytest.raises(NonFiniteError, match="NaN or infinity"):
+        load_swap_model(model, "grace")
+    assert main(["render", "--plates", shot["plates"], "--model", str(model), "--identity",
+                 "grace", "--align", shot["align"], "--out", str(tmp_path / "s.####.exr")]) == 1
+    assert "nan.pt" in capsys.readouterr().err
+    assert not list(tmp_path.glob("s.*.exr"))
+
+
+def test_a_non_finite_face_fails_its_frame_by_name(shot, tmp_path, capsys):
+    model = nan_model(shot, tmp_path, "output")
+    assert main(["render", "--plates", shot["plates"], "--model", str(model), "--identity",
+                 "grace", "--align", shot["align"], "--out", str(tmp_path / "s.####.exr"),
+                 "--frames", "1001-1002"]) == 1
+    out = capsys.readouterr().out
+    assert "0 written" in out and "2 failed: frames 1001-1002" in out
+    assert not list(tmp_path.glob("s.*.exr"))  # no NaN face ever reaches a frame
+
+
+def test_an_absurd_frame_range_is_refused_before_it_is_expanded(shot, tmp_path, capsys):
+    tracemalloc.start()
+    with pytest.raises(PatternError, match="300,000,000 frames"):
+        parse_frames("1001-300001000")
+    assert tracemalloc.get_traced_memory()[1] < 10_000_000
+    tracemalloc.stop()
+    t0 = time.perf_counter()
+    assert render(shot, tmp_path / "s.####.exr", "--frames", "1001-300001000") == 1
+    assert "a typo?" in capsys.readouterr().err and time.perf_counter() - t0 < 60
+    assert len(parse_frames("1-1000000")) == 1_000_000  # the limit itself is fine
+
+
+def test_extract_into_an_existing_dataset_appends(astronaut, grace_hopper, tmp_path, capsys):
+    from faceswap_vfx.io.image import Image, write_image
+
+    for name, image in (("one", astronaut), ("two", grace_hopper)):
+        write_image(Image.from_array(image, dtype=np.uint8), tmp_path / name / f"{name}.png")
+    out = tmp_path / "ds"
+
+    def extract(folder, *extra):
+        return main(["extract", str(tmp_path / folder), "--identity", "p", "--out", str(out),
+                     "--resolution", "32", "--detector-upsample", "0", *extra])
+
+    assert extract("one") == 0
+    first = json.loads((out / "manifest.json").read_text())["items"]
+    assert extract("two") == 0
+    items = json.loads((out / "manifest.json").read_text())["items"]
+    assert items[:1] == first and len(items) == 2  # earlier crops stay listed
+    assert all((out / i["image"]).is_file() for i in items)
+    assert extract("two") == 0  # the same source again: not extracted twice
+    assert len(json.loads((out / "manifest.json").read_text())["items"]) == 2
+    assert extract("one", "--resolution", "64") == 1
+    assert "resolution 32, not 64" in capsys.readouterr().err
+    assert main(["extract", str(tmp_path / "one"), "--identity", "q", "--out", str(out)]) == 1
+    assert "identity 'p', not 'q'" in capsys.readouterr().err
+
+
+def test_extract_into_the_photos_own_folder_is_refused(astronaut, tmp_path, capsys):
+    from faceswap_vfx.io.image import Image, write_image
+
+    write_image(Image.from_array(astronaut, dtype=np.uint8), tmp_path / "crops" / "a.exr")
+    before = snapshot(tmp_path / "crops")
+    assert main(["extract", str(tmp_path / "crops"), "--identity", "p", "--out",
+                 str(tmp_path), "--resolution", "32"]) == 1
+    assert "beside the source" in capsys.readouterr().err
+    assert snapshot(tmp_path / "crops") == before
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_permissions_are_left_as_they_were(shot, tmp_path):
+    """Plates the render only reads keep their bits and modes."""
+    folder = shot["root"] / "plates"
+    modes = {p.name: os.stat(p).st_mode for p in folder.iterdir()}
+    assert render(shot, tmp_path / "s.####.exr", "--frames", "1001") == 0
+    assert {p.name: os.stat(p).st_mode for p in folder.iterdir()} == modes
