@@ -15,9 +15,10 @@ Systems, trained on the same crops with the same augmentation and batch:
 Each is scored on the held-out crops, reconstructed by its own identity's decoder: masked SSIM
 and PSNR, and ``follows``, how much the output varies with its input (per-pixel standard
 deviation over the held-out crops, output over target, inside the mask: 0 for the mean face).
-"At equal images" every system sees ``--images``; "at equal time" the Original trains for as
-long as the slowest comb run took. Writes OUT/sheet_R.png (rows: held-out targets, then each
-system) and prints a Markdown table.
+"At equal images" every system sees ``--images``; "at equal time" the Original is scored
+after as long as each comb run trained (training time alone, scoring excluded; a finished
+comb run in OUT is reused, its time summed from its scalars). Writes OUT/sheet_R.png (rows:
+held-out targets, then each system) and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from faceswap_vfx.train.augment import augment
 from faceswap_vfx.train.checkpoint import latest_checkpoint, load_checkpoint, model_from_checkpoint
 from faceswap_vfx.train.config import RunConfig, TrainConfig
 from faceswap_vfx.train.dataset import TrainingData
+from faceswap_vfx.train.feedback import read_scalars
 from faceswap_vfx.train.loop import train
 from faceswap_vfx.train.sampler import step_generator
 
@@ -96,31 +98,47 @@ def datasets(out: Path, resolution: int) -> tuple[list[tuple[str, str]], list[tu
 
 def train_comb(out: Path, data, resolution: int, width: float, images: int) -> tuple:
     """This project's defaults, the schedule fitted to ``images``: every level but the last
-    fades in and stabilises over ``images / (2 * levels)``, the last gets the rest."""
+    fades in and stabilises over ``images / (2 * levels)``, the last gets the rest. A run
+    already finished in OUT is reused; its seconds are summed from its scalars."""
     model = CombConfig(max_resolution=resolution, width=width)
     per_level = images // (2 * model.max_level)
     cfg = TrainConfig(fade_images=per_level // 2, stabilise_images=per_level - per_level // 2,
                       max_images=images, log_images=max(64, images // 20),
                       preview_images=images, checkpoint_images=images, tensorboard=False)
     run_dir = out / f"comb_w{width:g}_{resolution}"
-    t0 = time.perf_counter()
     train(RunConfig(model, cfg, tuple(data)), run_dir, resume=True)
-    seconds = time.perf_counter() - t0
+    seconds, seen = 0.0, 0
+    for r in read_scalars(run_dir):  # training time alone, as logged
+        seconds += (r["images_seen"] - seen) / r["images_per_s"]
+        seen = r["images_seen"]
     net = model_from_checkpoint(load_checkpoint(latest_checkpoint(run_dir))).eval()
     return (lambda x, n: net(x, n)), seconds
 
 
-def train_original(data: TrainingData, resolution: int, images: int | None,
-                   seconds: float | None) -> tuple:
-    """faceswap's Original with its defaults, on the same augmented batches as the comb."""
+def train_original(data: TrainingData, held: TrainingData, resolution: int,
+                   stops: list[tuple[str, int | None, float | None]]) -> list[tuple]:
+    """faceswap's Original with its defaults, on the same augmented batches as the comb;
+    scored at each stop ``(label, images, seconds)`` (whichever is given), the clock
+    stopped while it is scored. Returns ``(label, images, seconds, scores, shown)``."""
     torch.manual_seed(0)
     model = OriginalModel(list(data.names), resolution)
     opt = optimizer(model)
     cfg = TrainConfig()
-    seen, step, t0 = 0, 0, time.perf_counter()
+    seen, step, clock = 0, 0, 0.0
     gen_idx = torch.Generator().manual_seed(0)
-    while (images is None or seen < images) and (seconds is None
-                                                 or time.perf_counter() - t0 < seconds):
+    pending, results = list(stops), []
+    while pending:
+        reached = [s for s in pending if (s[1] is not None and seen >= s[1])
+                   or (s[2] is not None and clock >= s[2])]
+        for stop in reached:
+            model.eval()
+            s, shown = score(lambda x, n: model(x, n), held, resolution)
+            model.train()
+            results.append((stop[0], seen, clock, s, shown))
+            pending.remove(stop)
+        if not pending:
+            break
+        t0 = time.perf_counter()
         gen = step_generator(0, step, 0)
         opt.zero_grad(set_to_none=True)
         loss = 0.0
@@ -133,8 +151,8 @@ def train_original(data: TrainingData, resolution: int, images: int | None,
         loss.backward()
         opt.step()
         step += 1
-    model.eval()
-    return (lambda x, n: model(x, n)), time.perf_counter() - t0, seen
+        clock += time.perf_counter() - t0
+    return results
 
 
 def mean_face(data: TrainingData, resolution: int):
@@ -187,21 +205,18 @@ def main() -> None:
     data, held = datasets(out, r)
     loaded, held_loaded = TrainingData(data, r), TrainingData(held, r)
     print(f"data: {loaded.sizes} training crops, {held_loaded.sizes} held out, {r} px")
-    results, rows, slowest = [], [], 0.0
+    results, rows, times = [], [], []
     for width in args.widths:
         fn, seconds = train_comb(out, data, r, width, args.images)
-        slowest = max(slowest, seconds)
+        times.append((width, seconds))
         s, shown = score(fn, held_loaded, r)
         results.append((f"comb w{width:g}", args.images, seconds, s))
         rows.append((f"comb w{width:g}", shown))
-    fn, seconds, seen = train_original(loaded, r, args.images, None)
-    s, shown = score(fn, held_loaded, r)
-    results.append(("faceswap original, equal images", seen, seconds, s))
-    rows.append(("original (images)", shown))
-    fn, seconds, seen = train_original(loaded, r, None, slowest)
-    s, shown = score(fn, held_loaded, r)
-    results.append(("faceswap original, equal time", seen, seconds, s))
-    rows.append(("original (time)", shown))
+    stops = [("faceswap original, equal images", args.images, None)]
+    stops += [(f"faceswap original, the time of comb w{w:g}", None, t) for w, t in times]
+    for label, seen, seconds, s, shown in train_original(loaded, held_loaded, r, stops):
+        results.append((label, seen, seconds, s))
+        rows.append((label.replace("faceswap original, ", "original: "), shown))
     s, shown = score(mean_face(loaded, r), held_loaded, r)
     results.append(("mean face", 0, 0.0, s))
     rows.append(("mean face", shown))

@@ -200,3 +200,66 @@ def test_permissions_are_left_as_they_were(shot, tmp_path):
     modes = {p.name: os.stat(p).st_mode for p in folder.iterdir()}
     assert render(shot, tmp_path / "s.####.exr", "--frames", "1001") == 0
     assert {p.name: os.stat(p).st_mode for p in folder.iterdir()} == modes
+
+
+def edited_alignment(shot, tmp_path, edit) -> str:
+    body = json.loads(open(shot["align"]).read())
+    edit(body)
+    path = tmp_path / "edited.align.json"
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def render_with(shot, align, out, *extra, plates=None):
+    return main(["render", "--plates", plates or shot["plates"], "--model", shot["model"],
+                 "--identity", "grace", "--align", align, "--out", str(out), *extra])
+
+
+def test_an_alignment_of_another_shot_is_refused_up_front(shot, tmp_path, capsys):
+    def rename(body):
+        body["plate"]["pattern"] = body["plate"]["pattern"].replace("plate.", "other.")
+
+    def shift(body):
+        for item in body["frames"]:
+            item["frame"] += 1000
+
+    for edit, why in ((rename, "made for plates other."), (shift, "none of the")):
+        align = edited_alignment(shot, tmp_path, edit)
+        assert render_with(shot, align, tmp_path / "s.####.exr") == 1
+        assert why in capsys.readouterr().err
+        assert not list(tmp_path.glob("s.*.exr"))
+    align = edited_alignment(shot, tmp_path, rename)
+    assert render_with(shot, align, tmp_path / "s.####.exr", "--frames", "1001",
+                       "--force-align") == 0  # the override
+
+
+def test_a_frame_of_another_size_fails_alone(shot, plates_copy, tmp_path, capsys):
+    from faceswap_vfx.io.image import Image, write_image
+
+    folder, pattern = plates_copy
+    write_image(Image.from_array(np.zeros((100, 120, 3), np.float32), dtype=np.float16),
+                folder / "plate.1004.exr")
+    assert render(shot, tmp_path / "s.####.exr", plates=pattern) == 1
+    out = capsys.readouterr().out
+    assert "7 written" in out and "1 failed: frames 1004" in out
+    assert not (tmp_path / "s.1004.exr").exists()
+
+
+@pytest.mark.parametrize(("matrix", "why"), [
+    ([[0, 0, 100], [0, 0, 100], [0, 0, 1]], "singular"),
+    ([[-1, 0, 100], [0, 1, 100], [0, 0, 1]], "mirrored"),
+    ([[1e6, 0, 0], [0, 1e6, 0], [0, 0, 1]], "scale"),
+    ([[1, 0, 1e7], [0, 1, 100], [0, 0, 1]], "far off the plate"),
+    ([[1, 0, 100], [0, 1, 100], [0.1, 0, 1]], "last row"),
+])
+def test_degenerate_geometry_is_a_named_error_at_load(shot, tmp_path, capsys, matrix, why):
+    def spoil(body):
+        for item in body["frames"]:
+            if item["frame"] == 1003:
+                item["faces"][0]["plate_from_crop"] = matrix
+
+    align = edited_alignment(shot, tmp_path, spoil)
+    assert render_with(shot, align, tmp_path / "s.####.exr") == 1
+    err = capsys.readouterr().err
+    assert why in err and "frame 1003" in err and "edited.align.json" in err
+    assert "Traceback" not in err and not list(tmp_path.glob("s.*.exr"))

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--align", help="alignment file from 'faceswap-vfx align' (else: detect)")
     p.add_argument("--frames", help="frames to render, e.g. 1001-1010 (default: all on disk)")
     p.add_argument("--overwrite", action="store_true", help="re-render frames already written")
+    p.add_argument("--force-align", action="store_true",
+                   help="use --align even if it was made for another plate name or frames "
+                        "(the plate size must still match)")
     add_param_flags(p)
     p.set_defaults(func=run)
 
@@ -63,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
         alignment = load_alignment(args.align)
         first = plates.frames[0]
         spec = read_header(plates.path(first), first)[0]
-        alignment.check_plate((spec.full_width, spec.full_height), args.align)
+        size = (spec.full_width, spec.full_height)
+        if args.force_align:
+            alignment.check_plate(size, args.align)
+        else:
+            alignment.check_shot(args.plates, plates.frames, size, args.align)
     else:
         from faceswap_vfx.face.pipeline import align_sequence
 

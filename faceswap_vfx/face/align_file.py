@@ -20,6 +20,7 @@ import faceswap_vfx
 from faceswap_vfx.errors import AlignFileError
 from faceswap_vfx.face.track import DETECTED, FLAGS, NO_FACE, pick_ids
 from faceswap_vfx.io.atomic import atomic_write_text
+from faceswap_vfx.io.sequence import FramePattern, format_frames
 from faceswap_vfx.io.versioned import check_version, read_json
 
 ALIGN_FORMAT = "faceswap_vfx.align"
@@ -82,6 +83,21 @@ class Alignment:
                      for e in entries if e.flag == DETECTED]
             stats.append((track, len(sizes), float(np.median(sizes)) if sizes else 0.0))
         return pick_ids(stats, which)
+
+    def check_shot(self, pattern: str, frames: list[int], size: tuple[int, int],
+                   path: str | Path | None = None) -> None:
+        """Raise :class:`AlignFileError` unless this alignment was made for these plates:
+        the same display size, the same file name pattern (folders may differ: shots move
+        between disks) and at least one frame in common."""
+        self.check_plate(size, path)
+        mine = Path(FramePattern.parse(self.pattern).printf).name
+        theirs = Path(FramePattern.parse(pattern).printf).name
+        if mine != theirs:
+            raise AlignFileError(f"alignment was made for plates {mine}, not {theirs}",
+                                 path=path)
+        if not set(frames) & set(self.frames):
+            raise AlignFileError(f"alignment covers frames {format_frames(self.frames)}, none "
+                                 f"of the {format_frames(frames)} asked for", path=path)
 
     def check_plate(self, size: tuple[int, int], path: str | Path | None = None) -> None:
         """Raise :class:`AlignFileError` unless the plate is ``size`` (width, height)."""
@@ -154,6 +170,36 @@ def _array(value: Any, shape: tuple[int, ...], what: str, path: Path) -> np.ndar
     return a
 
 
+MAX_SCALE = 64.0
+"""Largest ``plate_from_crop`` scale, plate px per crop px, taken as a real face (a 64 px
+crop of a 4096 px face); a larger, a vanishing or a mirrored one is an error."""
+
+
+def check_geometry(entry: FaceEntry, size: tuple[int, int], crop_size: int, frame: int,
+                   path: str | Path) -> None:
+    """Raise :class:`AlignFileError` naming ``path`` and ``frame`` unless ``entry``'s
+    ``plate_from_crop`` is a similarity the render can invert and use: last row
+    ``(0, 0, 1)``, a positive scale below :data:`MAX_SCALE` (the face at least a pixel
+    wide), not mirrored, and the crop's centre within a plate's size of the plate."""
+    m = entry.plate_from_crop
+    det = float(np.linalg.det(m[:2, :2]))
+    scale = math.sqrt(abs(det))
+    centre = m[:2, :2] @ [crop_size / 2, crop_size / 2] + m[:2, 2]
+    width, height = size
+    why = None
+    if not np.allclose(m[2], [0.0, 0.0, 1.0]):
+        why = "its last row is not (0, 0, 1)"
+    elif det <= 0 or scale * crop_size < 1.0:
+        why = "it is singular, mirrored or maps the crop to less than a pixel"
+    elif scale > MAX_SCALE:
+        why = f"its scale {scale:.3g} is above {MAX_SCALE:g} plate px per crop px"
+    elif not (-width <= centre[0] <= 2 * width and -height <= centre[1] <= 2 * height):
+        why = f"it puts the face at ({centre[0]:.0f}, {centre[1]:.0f}), far off the plate"
+    if why:
+        raise AlignFileError(f"track {entry.track}: plate_from_crop is not a usable face "
+                             f"placement: {why}", path=path, frame=frame)
+
+
 def from_json(body: Any, path: str | Path = "<json>") -> Alignment:
     """Parse the file's JSON object; :class:`AlignFileError` naming ``path`` if invalid."""
     path = Path(path)
@@ -180,6 +226,8 @@ def from_json(body: Any, path: str | Path = "<json>") -> Alignment:
                     entry.plate_from_crop = _array(face["plate_from_crop"], (3, 3),
                                                    "plate_from_crop", path)
                     entry.score = None if face.get("score") is None else float(face["score"])
+                    check_geometry(entry, alignment.size, alignment.crop_size,
+                                   int(item["frame"]), path)
                 entries.append(entry)
             alignment.faces[int(item["frame"])] = entries
     except (KeyError, TypeError, ValueError) as exc:

@@ -79,7 +79,7 @@ def swap_graph(plates: ImageSequence, alignment: Alignment, generate: Generate,
     """ReadPlate -> ReadMatte -> Align -> Swap -> InverseWarp -> MultiBandBlend ->
     WritePlate."""
     return Graph([ReadPlate(plates), ReadMatte(matte),
-                  Align(alignment, params["track"], resolution), Swap(generate, device),
+                  Align(alignment, params["track"], resolution, plates), Swap(generate, device),
                   InverseWarp(device), MultiBandBlend(device), WritePlate(out_pattern)])
 
 

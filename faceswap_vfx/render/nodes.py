@@ -16,7 +16,7 @@ import torch
 
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.composite import Blend
-from faceswap_vfx.errors import SizeMismatchError, TrackError
+from faceswap_vfx.errors import AlignFileError, SizeMismatchError
 from faceswap_vfx.face.align_file import Alignment
 from faceswap_vfx.face.track import NO_FACE
 from faceswap_vfx.io.image import ImagePart, read_channels, read_header, read_image, write_image
@@ -92,14 +92,23 @@ class Align(Node):
     params = ("track",)
 
     def __init__(self, alignment: Alignment, track: str = "largest",
-                 resolution: int | None = None):
-        self.alignment = alignment
+                 resolution: int | None = None, plates: ImageSequence | None = None):
+        self.alignment, self.plates = alignment, plates
         self.tracks = select_tracks(alignment, track)
         self.resolution = resolution or alignment.crop_size
         k = alignment.crop_size / self.resolution  # the network's crop in alignment crop px
         self.align_from_net = np.diag([k, k, 1.0])
 
     def run(self, values, params):
+        image = values.get("image")
+        if image is not None:  # each frame against the plate the alignment was made on
+            box = image.parts[0].display_window
+            if (box.width, box.height) != tuple(self.alignment.size):
+                raise AlignFileError(
+                    f"this frame is {box.width}x{box.height}, the alignment was made on a "
+                    f"{self.alignment.size[0]}x{self.alignment.size[1]} plate",
+                    path=self.plates.path(values["frame"]) if self.plates else None,
+                    frame=values["frame"])
         entries = self.alignment.faces.get(values["frame"], [])
         faces = [Face(e.landmarks, e.plate_from_crop @ self.align_from_net, self.resolution)
                  for e in entries if e.track in self.tracks and e.flag != NO_FACE]
@@ -107,20 +116,10 @@ class Align(Node):
 
 
 def select_tracks(alignment: Alignment, track: str) -> set[int]:
-    """Track ids to render: ``"all"``, ``"largest"`` (largest median face) or an id."""
-    ids = alignment.track_ids
-    if track == "all" or not ids:
-        return set(ids)
-    if track == "largest":
-        sizes = {t["id"]: t.get("median_size") or 0.0 for t in alignment.tracks}
-        return {max(ids, key=lambda i: (sizes.get(i, 0.0), -i))}
-    try:
-        wanted = int(track)
-    except ValueError:
-        raise TrackError(f"track {track!r}: expected 'largest', 'all' or a track id") from None
-    if wanted not in ids:
-        raise TrackError(f"no track {wanted} in the alignment; it has {ids}")
-    return {wanted}
+    """Track ids to render: ``"all"``, ``"largest"`` or an id, by the rule of
+    :meth:`Alignment.select_tracks` (that of ``align`` and ``extract``); none when the
+    alignment has no face."""
+    return set(alignment.select_tracks(track)) if alignment.track_ids else set()
 
 
 @register_node
