@@ -263,3 +263,40 @@ def test_degenerate_geometry_is_a_named_error_at_load(shot, tmp_path, capsys, ma
     err = capsys.readouterr().err
     assert why in err and "frame 1003" in err and "edited.align.json" in err
     assert "Traceback" not in err and not list(tmp_path.glob("s.*.exr"))
+
+
+def test_a_nan_in_the_mask_or_matte_does_not_drop_the_blend(tmp_path, capsys):
+    from faceswap_vfx.io.image import Image, read_image, write_image
+
+    rng = np.random.default_rng(0)
+    h, w = 96, 128
+    target = rng.uniform(0.1, 0.5, (h, w, 3)).astype(np.float32)
+    source = rng.uniform(0.5, 0.9, (h, w, 3)).astype(np.float32)
+    mask = np.zeros((h, w), np.float32)
+    mask[20:76, 30:98] = 1.0
+    spoilt = mask.copy()
+    spoilt[48, 64] = np.nan  # one bad pixel inside the face
+    for name, pixels in (("t", target), ("s", source)):
+        write_image(Image.from_array(pixels, dtype=np.float16), tmp_path / f"{name}.1001.exr")
+    for name, m in (("clean", mask), ("nan", spoilt)):
+        write_image(Image.from_array(m[..., None], ("A",), np.float32),
+                    tmp_path / f"{name}.1001.exr")
+    outs = {}
+    for name in ("clean", "nan"):
+        argv = ["blend", "--target", str(tmp_path / "t.####.exr"), "--source",
+                str(tmp_path / "s.####.exr"), "--mask", str(tmp_path / f"{name}.####.exr"),
+                "--out", str(tmp_path / f"o_{name}.####.exr")]
+        assert main(argv) == 0
+        outs[name] = read_image(tmp_path / f"o_{name}.1001.exr").part.rgb()
+    assert np.isfinite(outs["nan"]).all()
+    differs = np.abs(outs["nan"] - outs["clean"]).max(-1) > 0.02
+    assert differs.sum() < 0.02 * mask.sum(), differs.sum()  # a local dip, not half the face
+    assert np.abs(outs["nan"] - target)[20:76, 30:98].mean() > 0.1  # the swap is there
+    for name in ("clean", "nan"):  # the same through --matte
+        argv = ["blend", "--target", str(tmp_path / "t.####.exr"), "--source",
+                str(tmp_path / "s.####.exr"), "--mask", str(tmp_path / "clean.####.exr"),
+                "--matte", str(tmp_path / f"{name}.####.exr"), "--out",
+                str(tmp_path / f"m_{name}.####.exr")]
+        assert main(argv) == 0
+        outs[name] = read_image(tmp_path / f"m_{name}.1001.exr").part.rgb()
+    assert (np.abs(outs["nan"] - outs["clean"]).max(-1) > 0.02).sum() < 0.02 * mask.sum()

@@ -21,7 +21,7 @@ import torch
 from faceswap_vfx.core import warp_kernel
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.geometry import apply
-from faceswap_vfx.core.mask import face_polygon, polygon_mask, soft_mask
+from faceswap_vfx.core.mask import face_polygon, finite_mask, polygon_mask, soft_mask
 from faceswap_vfx.core.warp import warp_affine
 
 Blend = Callable[..., torch.Tensor]
@@ -112,7 +112,7 @@ def blend_roi(target: torch.Tensor, warped: torch.Tensor, cover: torch.Tensor,
         raise ValueError(f"matte_mode must be 'multiply' or 'replace', got {matte_mode!r}")
     alpha = final_alpha(landmarks_roi, tuple(target.shape[-2:]), mask_grow, edge_feather)
     if matte is not None:
-        alpha = np.clip(matte, 0, 1) * (alpha if matte_mode == "multiply" else 1.0)
+        alpha = finite_mask(matte) * (alpha if matte_mode == "multiply" else 1.0)
     alpha_t = torch.as_tensor(alpha, dtype=target.dtype, device=target.device)[None, None]
     alpha_t = alpha_t.mul_(cover)  # alpha is this function's own array
     source = torch.lerp(target, warped, cover)  # cover is 0 or 1: either image, exactly

@@ -78,6 +78,20 @@ def _signed_distance(inside: np.ndarray) -> np.ndarray:
     return np.where(inside, 0.5 - inside_d, outside_d - 0.5)
 
 
+def finite_mask(mask: np.ndarray) -> np.ndarray:
+    """An (h, w) mask or matte as float32 in [0, 1], each NaN pixel given the value of the
+    nearest finite one (0 where none is): a bad pixel must neither spread through the blur
+    and the pyramid nor punch a hole in the face."""
+    out = np.clip(np.asarray(mask, dtype=np.float32), 0.0, 1.0)
+    bad = np.isnan(out)
+    if not bad.any():
+        return out
+    if bad.all():
+        return np.zeros_like(out)
+    nearest = ndimage.distance_transform_edt(bad, return_distances=False, return_indices=True)
+    return out[tuple(nearest)]
+
+
 def soft_mask(mask: np.ndarray, sigma_px: float, grow_px: float = 0.0) -> np.ndarray:
     """Grow (``grow_px > 0``) or shrink (``< 0``) an (h, w) mask by ``grow_px`` pixels,
     then blur it with a Gaussian of ``sigma_px`` pixels. Returns (h, w) float32 in [0, 1].
@@ -85,6 +99,7 @@ def soft_mask(mask: np.ndarray, sigma_px: float, grow_px: float = 0.0) -> np.nda
     Growing thresholds the mask at 0.5 first, then moves its edge by a Euclidean distance
     transform between pixel centres (accurate to about half a pixel); with
     ``grow_px == 0`` a soft mask is blurred as it is. Edges are extended, not faded to 0.
+    NaN pixels take their nearest finite neighbour's value (:func:`finite_mask`).
     """
     mask = np.asarray(mask)
     if mask.ndim != 2:
@@ -93,7 +108,7 @@ def soft_mask(mask: np.ndarray, sigma_px: float, grow_px: float = 0.0) -> np.nda
         raise ValueError(f"sigma_px must be >= 0, got {sigma_px}")
     if not np.isfinite(grow_px):
         raise ValueError(f"grow_px must be finite, got {grow_px}")
-    out = mask.astype(np.float32)
+    out = finite_mask(mask)
     if grow_px != 0:
         out = (_signed_distance(out > 0.5) <= grow_px).astype(np.float32)
     if sigma_px > 0:

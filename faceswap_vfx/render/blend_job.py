@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from faceswap_vfx.core.composite import blend_under
-from faceswap_vfx.core.mask import soft_mask
+from faceswap_vfx.core.mask import finite_mask, soft_mask
 from faceswap_vfx.io.colour import convert
 from faceswap_vfx.io.image import Image, read_channels
 from faceswap_vfx.io.sequence import FramePattern
@@ -105,7 +105,7 @@ def blend_image(image: Image, source: np.ndarray, mask: np.ndarray, params: dict
                          f"window {part.shape}")
     alpha = soft_mask(mask, params["edge_feather"], params["mask_grow"])
     if matte is not None:
-        alpha = np.clip(matte, 0.0, 1.0) * (alpha if params["matte_mode"] == "multiply" else 1.0)
+        alpha = finite_mask(matte) * (alpha if params["matte_mode"] == "multiply" else 1.0)
     alpha = alpha.astype(np.float32)
     cs_plate, cs_blend, config = (params["plate_colorspace"], params["blend_colorspace"],
                                   params["ocio_config"])

@@ -8,6 +8,7 @@ show the same knobs for it. :class:`~faceswap_vfx.render.graph.Graph` chains the
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +17,7 @@ import torch
 
 from faceswap_vfx.core.blend import multiband_blend
 from faceswap_vfx.core.composite import Blend
+from faceswap_vfx.core.mask import finite_mask
 from faceswap_vfx.errors import AlignFileError, SizeMismatchError
 from faceswap_vfx.face.align_file import Alignment
 from faceswap_vfx.face.track import NO_FACE
@@ -29,6 +31,8 @@ from faceswap_vfx.render.frame import (
     generate_faces,
     inverse_warp,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS = "faceswap:status"
 """Header attribute of every rendered frame: ``"swapped"`` or ``"no face"``."""
@@ -183,7 +187,11 @@ class ReadMatte(Node):
         part = read_channels(path, [wanted], frame)
         check_same_format(part, plate, path, frame)
         matte = part.pixels_over(plate.data_window, (wanted,), path=str(path), frame=frame)
-        return {self.outputs[0]: np.clip(matte[..., 0], 0.0, 1.0)}
+        bad = int(np.count_nonzero(np.isnan(matte)))
+        if bad:
+            log.warning("%s frame %d: %d NaN pixels in %s, filled from their neighbours",
+                        path, frame, bad, wanted)
+        return {self.outputs[0]: finite_mask(matte[..., 0])}
 
 
 def check_same_format(part: ImagePart, plate: ImagePart, path: Path, frame: int) -> None:
