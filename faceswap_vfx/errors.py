@@ -9,6 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+class Terminated(KeyboardInterrupt):  # noqa: N818 - a signal, as KeyboardInterrupt is
+    """SIGTERM, which farm managers send before SIGKILL: handled as Ctrl-C is (work under
+    way finishes or is undone atomically), then the command exits with 143."""
+
+
 class FaceswapError(Exception):
     """Base class. ``path`` and ``frame`` are kept as attributes for programs."""
 

@@ -300,3 +300,61 @@ def test_a_nan_in_the_mask_or_matte_does_not_drop_the_blend(tmp_path, capsys):
         assert main(argv) == 0
         outs[name] = read_image(tmp_path / f"m_{name}.1001.exr").part.rgb()
     assert (np.abs(outs["nan"] - outs["clean"]).max(-1) > 0.02).sum() < 0.02 * mask.sum()
+
+
+def test_sigterm_stops_a_render_cleanly_and_a_rerun_completes_it(shot, tmp_path, capsys,
+                                                                 monkeypatch):
+    import signal
+
+    from faceswap_vfx.render import job
+
+    whole = tmp_path / "whole" / "s.####.exr"
+    assert render(shot, whole) == 0
+    ticks = []
+    original = job._Ticker.tick
+
+    def tick(self, n=1):
+        original(self, n)
+        ticks.append(n)
+        if len(ticks) == 3:  # as a farm manager would, mid-chunk
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(job._Ticker, "tick", tick)
+    out = tmp_path / "cut" / "s.####.exr"
+    assert render(shot, out) == 143
+    assert "terminated (SIGTERM)" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the command's handler is gone
+    written = sorted(p.name for p in out.parent.iterdir())
+    assert not [n for n in written if n.startswith(".")]  # no temporary file left
+    assert 0 < len(written) < len(FRAMES)
+    monkeypatch.undo()
+    assert render(shot, out) == 0
+    for frame in FRAMES:
+        a = (whole.parent / f"s.{frame}.exr").read_bytes()
+        assert (out.parent / f"s.{frame}.exr").read_bytes() == a, frame
+
+
+def test_sigterm_stops_training_after_the_step_with_a_checkpoint(tmp_path):
+    import signal
+
+    from train_data import portrait_dataset
+
+    from faceswap_vfx.errors import Terminated
+    from faceswap_vfx.model.config import CombConfig
+    from faceswap_vfx.train.checkpoint import latest_checkpoint
+    from faceswap_vfx.train.config import RunConfig, TrainConfig
+    from faceswap_vfx.train.loop import train
+
+    data = (("a", str(portrait_dataset(tmp_path / "a", "astronaut", 2, 8))),)
+    run = RunConfig(CombConfig(max_resolution=8, width=1 / 32, latent=8, split_level=0),
+                    TrainConfig(batch_per_identity=2, fade_images=8, stabilise_images=8,
+                                tensorboard=False), data)
+
+    def term(step, images_seen, terms):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(Terminated):
+        train(run, tmp_path / "run", on_step=term)
+    assert latest_checkpoint(tmp_path / "run").stem == "000000000006"  # the step finished
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

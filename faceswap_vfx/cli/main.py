@@ -13,10 +13,12 @@ import faulthandler
 import importlib
 import logging
 import pkgutil
+import signal
 import sys
+import threading
 
 import faceswap_vfx
-from faceswap_vfx.errors import FaceswapError
+from faceswap_vfx.errors import FaceswapError, Terminated
 from faceswap_vfx.io.thread_stdout import install as install_thread_stdout
 
 
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not faulthandler.is_enabled():  # a crash in native code (a codec, torch, a driver)
         faulthandler.enable()  # prints every thread's Python stack into the farm log
     install_thread_stdout()  # sys.stdout's one replacement, before any thread prints
+    on_main = threading.current_thread() is threading.main_thread()
+    old_sigterm = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -54,9 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         return 0
+    except Terminated:
+        print(f"faceswap-vfx {args.command}: terminated (SIGTERM): stopped cleanly, no "
+              f"partial file left", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"faceswap-vfx {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, old_sigterm)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 if __name__ == "__main__":

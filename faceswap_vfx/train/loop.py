@@ -29,7 +29,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceswap_vfx.errors import DatasetError, ParameterError, TrainingDivergedError
+from faceswap_vfx.errors import (
+    DatasetError,
+    ParameterError,
+    Terminated,
+    TrainingDivergedError,
+)
 from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.losses import ReconstructionLoss
 from faceswap_vfx.train.augment import augment
@@ -140,27 +145,30 @@ def _crossed(before: int, after: int, every: int) -> bool:
 
 
 class _GracefulStop:
-    """While active (main thread only), a first Ctrl-C asks the loop to stop after the
-    current step; a second one interrupts at once."""
+    """While active (main thread only), a first Ctrl-C or SIGTERM (a farm's stop) asks the
+    loop to stop after the current step; a second one interrupts at once."""
 
     def __init__(self) -> None:
-        self.requested = False
-        self._old = None
+        self.requested: type[KeyboardInterrupt] | None = None
+        self._old: dict[int, object] = {}
 
     def __enter__(self) -> _GracefulStop:
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._old[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum: int, frame: object) -> None:
+        kind = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning("stopping after this step (Ctrl-C again to stop at once, unsaved)")
+            raise kind
+        self.requested = kind
+        log.warning("stopping after this step (%s again to stop at once, unsaved)",
+                    "SIGTERM" if kind is Terminated else "Ctrl-C")
 
     def __exit__(self, *exc: object) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
 
 
 def _start(run: RunConfig, run_dir: Path, data: TrainingData, found: list[Path],
@@ -195,9 +203,10 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
     ``data``: the loaded datasets (default: read ``run.data``). ``until_images``: stop (with a
     checkpoint) once this many images are seen, before the run's end. ``on_step(step,
     images_seen, losses)`` (this process's losses) is called after every step's update, before
-    its records and checkpoint. A first Ctrl-C finishes the step, writes a checkpoint and
-    raises ``KeyboardInterrupt``; any other exception leaves the last checkpoint as it was
-    (like a kill). Under torchrun, every process runs this with the same arguments.
+    its records and checkpoint. A first Ctrl-C (SIGTERM) finishes the step, writes a checkpoint
+    and raises ``KeyboardInterrupt`` (:class:`~faceswap_vfx.errors.Terminated`); any other
+    exception leaves the last checkpoint as it was (like a kill). Under torchrun, every process
+    runs this with the same arguments.
     """
     t0, run_dir, cfg, mcfg = time.perf_counter(), Path(run_dir), run.train, run.model
     init_from_env(cfg.device)  # under torchrun: join its process group (no-op otherwise)
@@ -282,7 +291,7 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
                 before, step, images_seen = images_seen, step + 1, images_seen + per_step
                 if on_step is not None:
                     on_step(step, images_seen, terms)
-                terms, stopping = sync_step(terms, stop_request.requested)  # means over processes
+                terms, stopping = sync_step(terms, bool(stop_request.requested))  # process means
                 feedback.step(images_seen, level, alpha, terms)
                 watch.observe(images_seen, level, terms["loss"], terms["follows"], saved)
                 end = images_seen >= stop or stopping
@@ -295,7 +304,7 @@ def train(run: RunConfig, run_dir: str | Path, *, resume: bool = False,
                     saved = save()
                 if stopping:
                     log.warning("interrupted: checkpoint %s", saved)
-                    raise KeyboardInterrupt
+                    raise stop_request.requested or KeyboardInterrupt
     finally:
         feedback.close()
         torch.use_deterministic_algorithms(was_deterministic)
