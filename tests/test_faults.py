@@ -358,3 +358,17 @@ def test_sigterm_stops_training_after_the_step_with_a_checkpoint(tmp_path):
         train(run, tmp_path / "run", on_step=term)
     assert latest_checkpoint(tmp_path / "run").stem == "000000000006"  # the step finished
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_without_an_alignment_file_an_unreadable_frame_fails_alone(shot, plates_copy, tmp_path,
+                                                                  capsys):
+    folder, pattern = plates_copy
+    data = (folder / "plate.1003.exr").read_bytes()
+    (folder / "plate.1003.exr").write_bytes(data[:len(data) // 3])  # corrupt on disk
+    code = main(["render", "--plates", pattern, "--model", shot["model"], "--identity",
+                 "grace", "--out", str(tmp_path / "s.####.exr"), "--detector-upsample", "0",
+                 "--crop-size", "64", "--max-gap", "0"])
+    captured = capsys.readouterr()
+    assert code == 1 and "1 failed: frames 1003" in captured.out
+    written = sorted(p.name for p in tmp_path.glob("s.*.exr"))
+    assert written == [f"s.{f}.exr" for f in FRAMES if f != 1003]

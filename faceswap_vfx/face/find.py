@@ -39,7 +39,8 @@ def track_faces(frames_u8: Iterable[np.ndarray], params: dict,
                 progress: Callable[[int], None] | None = None) -> list[Track]:
     """All face tracks of a sequence of in-memory frames.
 
-    frames_u8: (H, W, 3) uint8 display-referred frames, in order. params: the "faces"
+    frames_u8: (H, W, 3) uint8 display-referred frames, in order (None: a frame without a
+    view, e.g. unreadable; it has no face). params: the "faces"
     parameters (:mod:`faceswap_vfx.params`; ``detector``, ``detector_upsample``,
     ``landmark_model``, ``refine_jitter``, ``max_gap``, ``smooth_cutoff``).
     progress: called with each frame's position once it is done.
@@ -47,8 +48,9 @@ def track_faces(frames_u8: Iterable[np.ndarray], params: dict,
     """
     per_frame = []
     for t, image in enumerate(frames_u8):
-        per_frame.append(find_faces(image, params["detector"], params["detector_upsample"],
-                                    params["landmark_model"] or None, params["refine_jitter"]))
+        per_frame.append([] if image is None else find_faces(
+            image, params["detector"], params["detector_upsample"],
+            params["landmark_model"] or None, params["refine_jitter"]))
         if progress is not None:
             progress(t)
     tracks = link(per_frame, max_gap=params["max_gap"])

@@ -8,6 +8,7 @@ outside the data window are black), so every coordinate is display-window plate 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,13 +17,15 @@ import torch
 
 from faceswap_vfx import params as schema
 from faceswap_vfx.core.geometry import plate_from_crop
-from faceswap_vfx.errors import PlateReadError
+from faceswap_vfx.errors import FaceswapError, PlateReadError
 from faceswap_vfx.face.align_file import Alignment, FaceEntry
 from faceswap_vfx.face.find import track_faces
 from faceswap_vfx.face.track import DETECTED, INTERPOLATED, NO_FACE, Track, pick
 from faceswap_vfx.io.colour import display_uint8
 from faceswap_vfx.io.image import ImagePart, read_image
 from faceswap_vfx.io.sequence import ImageSequence
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called after each frame."""
@@ -65,17 +68,24 @@ def _view(seq: ImageSequence, frame: int, params: dict[str, Any]
 
 
 def _views(seq: ImageSequence, params: dict[str, Any], size: list[tuple[int, int]]
-           ) -> Iterator[np.ndarray]:
-    """Each frame's detector view; the display size of the first is appended to ``size``,
-    later frames must match it."""
+           ) -> Iterator[np.ndarray | None]:
+    """Each frame's detector view; the display size of the first readable frame is appended
+    to ``size``. A frame that cannot be read, or whose size differs, gives None (no face
+    there) and a warning naming it: the other frames still align, and a render fails that
+    frame alone when it reads it."""
     for frame in seq.frames:
-        here, view = _view(seq, frame, params)
+        try:
+            here, view = _view(seq, frame, params)
+            if size and here != size[0]:
+                raise PlateReadError(f"display window is {here[0]}x{here[1]}, the first "
+                                     f"frame's is {size[0][0]}x{size[0][1]}",
+                                     path=seq.path(frame), frame=frame)
+        except FaceswapError as exc:
+            log.warning("not aligned: %s", exc)
+            yield None
+            continue
         if not size:
             size.append(here)
-        elif here != size[0]:
-            raise PlateReadError(f"display window is {here[0]}x{here[1]}, the first frame's "
-                                 f"is {size[0][0]}x{size[0][1]}", path=seq.path(frame),
-                                 frame=frame)
         yield view
 
 
