@@ -18,6 +18,7 @@ class FaceswapError(Exception):
     """Base class. ``path`` and ``frame`` are kept as attributes for programs."""
 
     def __init__(self, message: str, *, path: str | Path | None = None, frame: int | None = None):
+        self.message = message
         self.path = None if path is None else str(path)
         self.frame = frame
         where = []
@@ -26,6 +27,11 @@ class FaceswapError(Exception):
         if frame is not None:
             where.append(f"frame {frame}")
         super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+    def located(self, path: str | Path | None, frame: int | None) -> str:
+        """The message, naming ``path`` and ``frame`` where the error itself names none."""
+        return str(FaceswapError(self.message, path=self.path or path,
+                                 frame=self.frame if self.frame is not None else frame))
 
 
 # --- plates and image files -------------------------------------------------------------

@@ -372,3 +372,83 @@ def test_without_an_alignment_file_an_unreadable_frame_fails_alone(shot, plates_
     assert code == 1 and "1 failed: frames 1003" in captured.out
     written = sorted(p.name for p in tmp_path.glob("s.*.exr"))
     assert written == [f"s.{f}.exr" for f in FRAMES if f != 1003]
+
+
+def test_a_permission_error_is_not_called_corrupt(shot, tmp_path):
+    """Read by a process that file permissions apply to (root without its file-access
+    capabilities, via setpriv): the error says permission, not corrupt."""
+    import subprocess
+    import sys
+
+    plate = tmp_path / "plate.1001.exr"
+    shutil.copy(shot["root"] / "plates" / "plate.1001.exr", plate)
+    plate.chmod(0o000)
+    if not shutil.which("setpriv") or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to read as a process permissions apply to")
+    code = ("from faceswap_vfx.io.image import read_image\n"
+            "from faceswap_vfx.errors import PlateReadError\n"
+            f"try:\n    read_image({str(plate)!r}, 1001)\n"
+            "except PlateReadError as e:\n    print(e)\n")
+    done = subprocess.run(["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+                           "--inh-caps=-all", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=120)
+    assert "Permission denied" in done.stdout, done.stderr[-500:]
+    assert "corrupt" not in done.stdout
+    assert "plate.1001.exr" in done.stdout and "frame 1001" in done.stdout
+
+
+def test_a_write_protected_output_is_left_alone_under_overwrite(shot, tmp_path, capsys,
+                                                                caplog):
+    out = tmp_path / "s.####.exr"
+    assert render(shot, out, "--frames", "1001-1002") == 0
+    locked = tmp_path / "s.1001.exr"
+    before = locked.read_bytes()
+    locked.chmod(0o444)
+    assert render(shot, out, "--frames", "1001-1002", "--overwrite") == 1
+    assert "1 written, 0 skipped (already done), 0 without a face, 1 failed: frames 1001" in \
+        capsys.readouterr().out
+    assert "write-protected" in caplog.text and "s.1001.exr, frame 1001" in caplog.text
+    assert locked.read_bytes() == before and (locked.stat().st_mode & 0o777) == 0o444
+
+
+def test_status_says_swapped_only_where_a_face_was_written(shot, tmp_path):
+    """A tracked face that writes no pixel (here under a matte of zeros) is not 'swapped'."""
+    from faceswap_vfx.io.image import read_header, read_image, write_image
+    from faceswap_vfx.render.nodes import STATUS
+
+    image = read_image(shot["root"] / "plates" / "plate.1001.exr", 1001)
+    image.part.channels["A"][:] = 0
+    write_image(image, tmp_path / "matte.1001.exr", 1001)
+    assert render(shot, tmp_path / "s.####.exr", "--frames", "1001", "--matte",
+                  str(tmp_path / "matte.####.exr"), "--matte-channel", "A") == 0
+    spec = read_header(tmp_path / "s.1001.exr")[0]
+    assert spec.getattribute(STATUS) == "no face written"
+    assert render(shot, tmp_path / "t.####.exr", "--frames", "1001") == 0
+    assert read_header(tmp_path / "t.1001.exr")[0].getattribute(STATUS) == "swapped"
+
+
+def test_the_dwa_compression_level_is_kept(tmp_path):
+    import OpenEXR
+
+    from faceswap_vfx.io.image import read_image, write_image
+
+    rgb = np.random.default_rng(0).random((32, 48, 3)).astype(np.float16)
+    OpenEXR.File({"compression": OpenEXR.DWAA_COMPRESSION, "dwaCompressionLevel": 100.0},
+                 {"RGB": rgb}).write(str(tmp_path / "a.exr"))
+    write_image(read_image(tmp_path / "a.exr"), tmp_path / "b.exr")
+    header = OpenEXR.File(str(tmp_path / "b.exr"), header_only=True).header()
+    assert header["compression"] == OpenEXR.DWAA_COMPRESSION
+    assert header["dwaCompressionLevel"] == 100.0
+
+
+def test_uint_rgb_is_rounded_not_truncated():
+    from faceswap_vfx.io.image import Box, ImagePart
+    from faceswap_vfx.render.frame import write_rgb
+
+    part = ImagePart({c: np.zeros((1, 3), np.uint32) for c in "RGB"}, Box(0, 0, 3, 1),
+                     Box(0, 0, 3, 1))
+    values = np.array([[[1.6, 2.4, 2.5], [0.49, 7.51, -3.0], [1e12, np.nan, 3.0]]],
+                      np.float32)
+    write_rgb(part, (slice(None), slice(None)), values, np.ones((1, 3), bool))
+    assert part.channels["R"].tolist() == [[2, 0, 2**32 - 1]]
+    assert part.channels["G"].tolist() == [[2, 8, 0]]

@@ -36,11 +36,19 @@ def ensure_writable_dir(folder: str | Path, *, frame: int | None = None) -> Path
 def atomic_path(target: str | Path, *, frame: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it onto ``target``.
 
-    On any exception the temporary file is removed and ``target`` is left as it was.
+    On any exception the temporary file is removed and ``target`` is left as it was. A
+    ``target`` without write permission bits raises :class:`OutputNotWritableError`.
     The temporary name keeps the target's extension (image writers pick the format by it).
     """
     target = Path(target)
     folder = ensure_writable_dir(target.parent, frame=frame)
+    try:
+        protected = not os.stat(target).st_mode & 0o222
+    except OSError:
+        protected = False
+    if protected:  # someone locked it (a delivered frame): never replaced, even by root
+        raise OutputNotWritableError("the file is write-protected (no write permission "
+                                     "bits); it was left as it is", path=target, frame=frame)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.{_OWNER}.",
                                     suffix=f".tmp{target.suffix}", dir=folder)
     os.close(fd)

@@ -199,6 +199,10 @@ def write(path: str | os.PathLike, specs: Sequence[oiio.ImageSpec],
     headers = _oiio_headers(Path(path), specs)
     for header, extra in zip(headers, attributes, strict=False):
         header.update(_doubles(extra, header))
+    for header, spec in zip(headers, specs, strict=True):
+        level = spec.getattribute("openexr:dwaCompressionLevel")
+        if level is not None:  # OpenImageIO's header leaves it out; its codec level is kept
+            header["dwaCompressionLevel"] = float(level)
     parts = [_exr_part(h, s, c) for h, s, c in zip(headers, specs, channels, strict=True)]
     _ensure_threads()
     try:

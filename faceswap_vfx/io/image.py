@@ -327,6 +327,12 @@ def _check_backend(backend: str) -> str:
 def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
     if not Path(path).is_file():
         raise MissingFrameError("file not found", path=path, frame=frame)
+    try:
+        with open(path, "rb"):  # a permission problem is not a corrupt file
+            pass
+    except OSError as exc:
+        raise PlateReadError(f"cannot open the file: {exc.strerror}", path=path,
+                             frame=frame) from None
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         detail = oiio.geterror().strip() or "unknown reason"

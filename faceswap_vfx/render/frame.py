@@ -169,11 +169,13 @@ def inverse_warp(jobs: Sequence[FaceJob], params: dict[str, Any],
 
 def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
                 matte: np.ndarray | None = None, device: torch.device | str = "cpu",
-                blend: Blend = multiband_blend) -> None:
+                blend: Blend = multiband_blend) -> int:
     """Stage 4: the multi-band blend of each face into the plate (in place), the
     ``faceswap.mask`` channel, and ``A`` when ``output_alpha``. matte: optional (H, W)
     over the data window. blend: the multi-band blend's implementation
-    (:data:`~faceswap_vfx.core.composite.Blend`; the preview may pass its GLSL one)."""
+    (:data:`~faceswap_vfx.core.composite.Blend`; the preview may pass its GLSL one).
+    Returns how many faces changed pixels (0 when every face lies outside the data window
+    or under a zero matte)."""
     part = image.part
     alphas = []
     cs_plate, cs_blend = params["plate_colorspace"], params["blend_colorspace"]
@@ -205,6 +207,7 @@ def blend_faces(image: Image, jobs: Sequence[FaceJob], params: dict[str, Any],
     if params["output_alpha"]:
         dtype = part.channels["A"].dtype if "A" in part.channels else np.dtype(np.float32)
         part.channels["A"] = _union(alphas, part.shape, dtype)
+    return len(alphas)
 
 
 def _overlap(roi: Roi, slices: tuple[slice, slice]) -> bool:
@@ -257,4 +260,7 @@ def write_rgb(part: ImagePart, slices: tuple[slice, slice], rgb: np.ndarray,
         if channel.dtype.kind == "u" and channel.dtype.itemsize <= 2:
             top = np.iinfo(channel.dtype).max
             values = np.round(np.clip(np.nan_to_num(values), 0.0, 1.0) * top)
+        elif channel.dtype.kind == "u":  # EXR uint: the values themselves, to the nearest
+            top = np.iinfo(channel.dtype).max
+            values = np.round(np.clip(np.nan_to_num(values.astype(np.float64)), 0.0, top))
         np.copyto(channel[slices], values, casting="unsafe", where=where)

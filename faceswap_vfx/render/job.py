@@ -96,6 +96,15 @@ def output_done(path: Path) -> bool:
         return False
 
 
+def plate_path(graph: Graph) -> Callable[[int], Path | None]:
+    """``frame -> path`` of the plate the graph reads (its first :class:`ReadPlate`), so a
+    failure is named by file and frame; None for every frame without one."""
+    for node in graph.nodes:
+        if isinstance(node, ReadPlate):
+            return node.sequence.path
+    return lambda frame: None
+
+
 def farm_progress(done: int, total: int) -> None:
     """The line render-farm managers parse (Deadline, OpenCue, Tractor)."""
     print(f"Progress: {100 * done // max(1, total)}%", flush=True)
@@ -118,8 +127,10 @@ def render_sequence(graph: Graph, frames: list[int], out_pattern: str | Path,
     """
     out = FramePattern.parse(out_pattern)
     report = RenderReport()
+    source = plate_path(graph)
     for frame in missing or []:
-        report.failed[frame] = str(MissingFrameError("plate frame not on disk", frame=frame))
+        report.failed[frame] = MissingFrameError("plate frame not on disk").located(
+            source(frame), frame)
     todo = sorted(set(frames) | set(missing or []))
     work = []
     for frame in todo:
@@ -132,7 +143,7 @@ def render_sequence(graph: Graph, frames: list[int], out_pattern: str | Path,
             work.append(frame)
     ticker = _Ticker(len(todo), progress)
     ticker.tick(len(todo) - len(work))
-    stages = _Stages(graph, params, report, ticker, max(0, prefetch), max(0, writers))
+    stages = _Stages(graph, params, report, ticker, max(0, prefetch), max(0, writers), source)
     threads = torch.get_num_threads()
     if compute_threads is None and (prefetch > 0 or writers > 0):
         compute_threads = min(threads, max(1, (os.cpu_count() or 2) // 2))
@@ -155,8 +166,10 @@ class _Stages:
     """The read, compute and write stages of a render, overlapped across frames."""
 
     def __init__(self, graph: Graph, params: dict[str, Any], report: RenderReport,
-                 ticker: _Ticker, prefetch: int, writers: int):
+                 ticker: _Ticker, prefetch: int, writers: int,
+                 source: Callable[[int], Path | None]):
         self.graph, self.params, self.report, self.ticker = graph, params, report, ticker
+        self.source = source
         self.prefetch, self.writers = prefetch, writers
         self.reader = ThreadPoolExecutor(1, "fsw-read") if prefetch else None
         self.writer = ThreadPoolExecutor(writers, "fsw-write") if writers else None
@@ -177,7 +190,7 @@ class _Stages:
                 values = future.result() if future else self._stage("read", frame)
                 values = self._stage("compute", frame, values)
             except FaceswapError as exc:
-                self.report.failed[frame] = str(exc)
+                self.report.failed[frame] = exc.located(self.source(frame), frame)
                 self.ticker.tick()
                 continue
             if "warped" in values and not values["warped"]:
@@ -209,7 +222,7 @@ class _Stages:
         try:
             result()
         except FaceswapError as exc:
-            self.report.failed[frame] = str(exc)
+            self.report.failed[frame] = exc.located(self.source(frame), frame)
             if frame in self.report.no_face:
                 self.report.no_face.remove(frame)
         else:

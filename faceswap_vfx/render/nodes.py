@@ -35,7 +35,9 @@ from faceswap_vfx.render.frame import (
 log = logging.getLogger(__name__)
 
 STATUS = "faceswap:status"
-"""Header attribute of every rendered frame: ``"swapped"`` or ``"no face"``."""
+"""Header attribute of every rendered frame: ``"swapped"`` (a face was written), ``"no face"``
+or ``"no face written"`` (a tracked face, but none of it inside the data window or the
+matte)."""
 IDENTITY = "faceswap:identity"
 """Header attribute: the identity rendered into the frame."""
 
@@ -223,8 +225,9 @@ class MultiBandBlend(Node):
         matte = values["matte"] if "matte" in values else \
             ReadMatte(self.matte).run(values, params)["matte"]
         image = values["image"]
-        blend_faces(image, values["warped"], params, matte, self.device, self.blend)
-        image.part.set_attribute(STATUS, "string", "swapped" if values["warped"] else "no face")
+        written = blend_faces(image, values["warped"], params, matte, self.device, self.blend)
+        status = "swapped" if written else "no face written" if values["warped"] else "no face"
+        image.part.set_attribute(STATUS, "string", status)
         if params.get("identity"):
             image.part.set_attribute(IDENTITY, "string", params["identity"])
         return {"blended": image}
