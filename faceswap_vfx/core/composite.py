@@ -130,10 +130,40 @@ def blend_under(target: torch.Tensor, source: torch.Tensor, alpha: torch.Tensor,
     blend: the multi-band blend to use (:data:`Blend`).
     Returns (B, C, h, w): ``target + alpha * (blended - target)`` (``torch.lerp``, one
     pass), the values of ``target`` wherever ``alpha`` is 0 and of ``blended`` where 1.
+    The pyramid sees the plate :func:`without_highlights` (the source too, where it is the
+    plate).
     """
     hard = (alpha > 0.5).to(target.dtype)
-    blended = blend(source, target, hard, plate_levels=plate_levels, mask_sigma=mask_sigma)
+    under = without_highlights(target, alpha)
+    blended = blend(torch.where(source == target, under, source), under, hard,
+                    plate_levels=plate_levels, mask_sigma=mask_sigma)
     return torch.lerp(target, blended, alpha, out=blended)  # blended is a new tensor
+
+
+HIGHLIGHT_FACTOR = 4.0
+"""A pixel whose largest channel is above this many times the median of the face region is
+a highlight."""
+
+
+def without_highlights(target: torch.Tensor, alpha: torch.Tensor,
+                       factor: float | None = None) -> torch.Tensor:
+    """``target`` (B, C, h, w) with its highlights (speculars, eye glints, a hot pixel)
+    replaced by the median of the face region: the pixels whose largest channel is above
+    ``factor`` (default :data:`HIGHLIGHT_FACTOR`) times the median, over the pixels where
+    ``alpha`` (B, 1, h, w) > 0, of each pixel's largest channel. The pyramid blend sees the
+    plate so, and a highlight's energy is not spread by its coarse levels over the new face
+    (a 65504 hot pixel made a blob of hundreds of pixels above 10); the final ``lerp`` with
+    the plate as it is keeps each highlight, at its own pixels, where the plate shows
+    through (alpha < 1)."""
+    factor = HIGHLIGHT_FACTOR if factor is None else factor
+    peak = target.amax(1, keepdim=True)
+    region = peak[alpha > 0]
+    if region.numel() == 0:
+        return target
+    median = region.float().nanmedian().to(target.dtype)
+    if not median > 0:
+        return target
+    return torch.where(peak > factor * median, median, target)
 
 
 def roi_pad(edge_feather: float, mask_grow: float) -> float:
