@@ -5,7 +5,7 @@ the outputs must be bit-identical to an uninterrupted run's, with no temporary f
 
 Renders: the demo's plate, alignment and model (``faceswap-vfx demo`` once), 8 frames.
 Trainings: a small two-identity run on the demo's datasets (``faceswap-vfx train``), resumed
-after the kill. Each trial kills after a random delay (seeded), reruns, and compares every
+after the kill (run again from the start when killed before its config was written). Each trial kills after a random delay (seeded), reruns, and compares every
 output file (renders) or the final checkpoint's weights (training) with the reference run.
 """
 
@@ -95,8 +95,9 @@ def main() -> None:
             same = done == 0 and digest(trial) == want_frames and not left
         else:
             code = interrupted(train + ["--out", str(trial)], delay, sig)
-            done = subprocess.run(COMMAND + ["train", "--resume", str(trial)],
-                                  stdout=subprocess.DEVNULL,
+            again = (["train", "--resume", str(trial)] if (trial / "config.json").is_file()
+                     else train + ["--out", str(trial)])  # killed before it began
+            done = subprocess.run(COMMAND + again, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL).returncode
             left = [p.name for p in trial.rglob(".*")]
             got = weights(trial) if done == 0 else {}

@@ -131,7 +131,8 @@ def train_demo_model(out: Path, say: Callable[[str], None] = print, **run_option
 
 def write_contact_sheet(plates: ImageSequence, swap_pattern: str, path: Path,
                         params: dict, rows: int = 4) -> None:
-    """Rows of plate | swap | mask for a few frames, through the display view."""
+    """Rows of plate | swap | mask for a few frames, through the display view, and a last
+    row of the first one's face zoomed in."""
     picks = plates.frames[:: max(1, len(plates.frames) // rows)][:rows]
     tiles = []
     for frame in picks:
@@ -145,4 +146,35 @@ def write_contact_sheet(plates: ImageSequence, swap_pattern: str, path: Path,
             swap.channels[MASK_CHANNEL].astype(np.float32)
         view.append(np.repeat((np.clip(mask, 0, 1) * 255).astype(np.uint8)[..., None], 3, -1))
         tiles.extend(view)
+        if frame == picks[0]:
+            zoom_of = mask
+    box = face_box(zoom_of, tiles[0].shape[:2])
+    if box is not None:  # a last row: the first frame's face, zoomed, plate | swap | mask
+        tiles.extend(zoomed(t, box, tiles[0].shape[:2]) for t in tiles[:3])
     write_image(Image.from_array(contact_sheet(tiles, columns=3)), path)
+
+
+def face_box(mask: np.ndarray, shape: tuple[int, int], margin: float = 0.6
+             ) -> tuple[int, int, int, int] | None:
+    """(y0, x0, h, w): the box of ``mask``'s nonzero pixels grown by ``margin`` of its size,
+    widened to the aspect of ``shape`` (h, w) and moved inside it; None without a face."""
+    ys, xs = np.nonzero(mask > 0)
+    if not len(ys):
+        return None
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    h = (ys.max() - ys.min() + 1) * (1 + margin)
+    w = max(h * shape[1] / shape[0], (xs.max() - xs.min() + 1) * (1 + margin))
+    h = min(w * shape[0] / shape[1], shape[0])
+    w = min(h * shape[1] / shape[0], shape[1])
+    y0 = int(np.clip(round(cy - h / 2), 0, shape[0] - round(h)))
+    x0 = int(np.clip(round(cx - w / 2), 0, shape[1] - round(w)))
+    return y0, x0, int(round(h)), int(round(w))
+
+
+def zoomed(tile: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]
+           ) -> np.ndarray:
+    """``tile`` (H, W, 3) uint8 cut to ``box`` and scaled to ``shape`` (nearest pixel)."""
+    y0, x0, h, w = box
+    rows = y0 + (np.arange(shape[0]) * h // shape[0])
+    cols = x0 + (np.arange(shape[1]) * w // shape[1])
+    return tile[rows[:, None], cols[None, :]]

@@ -75,34 +75,35 @@ class DivergenceWatch:
             return
         self.ema += (loss - self.ema) / EMA_STEPS
         self.best = min(self.best, self.ema)
-        if self.factor <= 0 or self.ema <= self.factor * self.best:
-            self.above_since = None
-            return
-        if self.above_since is None:
-            self.above_since = images_seen
-        if images_seen - self.above_since >= self.patience_images:
-            raise TrainingDivergedError(
-                f"the loss has stayed above {self.factor:g}x its best at level {level} "
-                f"({self.ema:.4f} against {self.best:.4f}) since {self.above_since} images: "
-                f"training has diverged. Last good checkpoint: {last_good}; resume it with a "
-                f"lower --lr, or start again")
+        high = self.factor > 0 and self.ema > self.factor * self.best
+        self.above_since = self._lasting(high, self.above_since, images_seen, last_good,
+                                         f"the loss has stayed above {self.factor:g}x its "
+                                         f"best at level {level} ({self.ema:.4f} against "
+                                         f"{self.best:.4f})")
 
     def _watch_follows(self, images_seen: int, follows: float, last_good: object | None
-                        ) -> None:
+                       ) -> None:
         if not math.isfinite(follows):  # not measured (a batch of one)
             return
         if self.first_images is None:
             self.first_images, self.follows = images_seen, follows
         self.follows += (follows - self.follows) / EMA_STEPS
-        if (self.factor <= 0 or self.follows >= MIN_FOLLOWS
-                or images_seen - self.first_images < self.patience_images):
-            self.flat_since = None
-            return
-        if self.flat_since is None:
-            self.flat_since = images_seen
-        if images_seen - self.flat_since >= self.patience_images:
+        flat = (self.factor > 0 and self.follows < MIN_FOLLOWS
+                and images_seen - self.first_images >= self.patience_images)
+        self.flat_since = self._lasting(flat, self.flat_since, images_seen, last_good,
+                                        f"the network has collapsed to one output (flat "
+                                        f"colour; its output follows its input "
+                                        f"{self.follows:.3f} as much as the targets vary)")
+
+    def _lasting(self, on: bool, since: int | None, images_seen: int, last_good: object | None,
+                 what: str) -> int | None:
+        """The images seen since a sign came on (None: off); raises once it has lasted
+        ``patience_images``."""
+        if not on:
+            return None
+        since = images_seen if since is None else since
+        if images_seen - since >= self.patience_images:
             raise TrainingDivergedError(
-                f"the network has collapsed to one output (flat colour) since {self.flat_since} "
-                f"images: its output follows its input {self.follows:.3f} as much as the "
-                f"targets vary; training has diverged. Last good "
-                f"checkpoint: {last_good}; resume it with a lower --lr, or start again")
+                f"{what} since {since} images: training has diverged. Last good checkpoint: "
+                f"{last_good}; resume it with a lower --lr, or start again")
+        return since
