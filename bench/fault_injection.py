@@ -5,8 +5,9 @@ the outputs must be bit-identical to an uninterrupted run's, with no temporary f
 
 Renders: the demo's plate, alignment and model (``faceswap-vfx demo`` once), 8 frames.
 Trainings: a small two-identity run on the demo's datasets (``faceswap-vfx train``), resumed
-after the kill (run again from the start when killed before its config was written). Each trial kills after a random delay (seeded), reruns, and compares every
-output file (renders) or the final checkpoint's weights (training) with the reference run.
+after the kill (run again from the start when killed before its config was written). Each
+trial kills after a random delay (seeded), reruns, and compares every output file (renders)
+or the final checkpoint's weights (training) with the reference run.
 """
 
 from __future__ import annotations
