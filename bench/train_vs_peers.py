@@ -16,9 +16,10 @@ Each is scored on the held-out crops, reconstructed by its own identity's decode
 and PSNR, and ``follows``, how much the output varies with its input (per-pixel standard
 deviation over the held-out crops, output over target, inside the mask: 0 for the mean face).
 "At equal images" every system sees ``--images``; "at equal time" the Original is scored
-after as long as each comb run trained (training time alone, scoring excluded; a finished
-comb run in OUT is reused, its time summed from its scalars). Writes OUT/sheet_R.png (rows:
-held-out targets, then each system) and prints a Markdown table.
+after as many images as its own speed here (measured alone for 60 s) gives it in the time
+each comb run trained (training time alone, summed from the run's scalars; a finished comb
+run in OUT is reused), so that other work on the machine cannot tilt the comparison. Writes
+OUT/sheet_R.png (rows: held-out targets, then each system) and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -155,6 +156,15 @@ def train_original(data: TrainingData, held: TrainingData, resolution: int,
     return results
 
 
+def original_rate(data: TrainingData, resolution: int, seconds: float = 60.0) -> float:
+    """The Original's training images/s here, measured alone: its "equal time" runs then
+    train by image count (rate x the comb's time), whatever else shares the machine."""
+    train_original(data, data, resolution, [("warm-up", 32, None)])
+    ((_, seen, clock, _, _),) = train_original(data, data, resolution,
+                                               [("rate", None, seconds)])
+    return seen / clock
+
+
 def mean_face(data: TrainingData, resolution: int):
     means = {n: data.batch(n, torch.arange(data.sizes[i]), resolution)[0].mean(0, keepdim=True)
              for i, n in enumerate(data.names)}
@@ -199,6 +209,8 @@ def main() -> None:
     p.add_argument("--widths", type=float, nargs="+", default=[0.25, 1.0])
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--original-rate", type=float,
+                   help="the Original's img/s here, if measured already (else 60 s alone)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     out, r = Path(args.out), args.resolution
@@ -212,10 +224,13 @@ def main() -> None:
         s, shown = score(fn, held_loaded, r)
         results.append((f"comb w{width:g}", args.images, seconds, s))
         rows.append((f"comb w{width:g}", shown))
+    rate = args.original_rate or original_rate(loaded, r)
+    print(f"faceswap original: {rate:.2f} img/s on this machine")
     stops = [("faceswap original, equal images", args.images, None)]
-    stops += [(f"faceswap original, the time of comb w{w:g}", None, t) for w, t in times]
-    for label, seen, seconds, s, shown in train_original(loaded, held_loaded, r, stops):
-        results.append((label, seen, seconds, s))
+    stops += [(f"faceswap original, the time of comb w{w:g}", round(rate * t), None)
+              for w, t in times]
+    for label, seen, _, s, shown in train_original(loaded, held_loaded, r, stops):
+        results.append((label, seen, seen / rate, s))
         rows.append((label.replace("faceswap original, ", "original: "), shown))
     s, shown = score(mean_face(loaded, r), held_loaded, r)
     results.append(("mean face", 0, 0.0, s))
