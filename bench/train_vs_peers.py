@@ -209,6 +209,8 @@ def main() -> None:
     p.add_argument("--widths", type=float, nargs="+", default=[0.25, 1.0])
     p.add_argument("--images", type=int, default=2000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-original-images", type=int,
+                   help="stop the Original's equal-time runs here (reported as capped)")
     p.add_argument("--original-rate", type=float,
                    help="the Original's img/s here, if measured already (else 60 s alone)")
     args = p.parse_args()
@@ -227,8 +229,14 @@ def main() -> None:
     rate = args.original_rate or original_rate(loaded, r)
     print(f"faceswap original: {rate:.2f} img/s on this machine")
     stops = [("faceswap original, equal images", args.images, None)]
-    stops += [(f"faceswap original, the time of comb w{w:g}", round(rate * t), None)
-              for w, t in times]
+    for w, t in times:
+        n = round(rate * t)
+        if args.max_original_images and n > args.max_original_images:
+            stops.append((f"faceswap original, capped at {args.max_original_images} images of "
+                          f"the {n} it trains in the time of comb w{w:g}",
+                          args.max_original_images, None))
+        else:
+            stops.append((f"faceswap original, the time of comb w{w:g}", n, None))
     for label, seen, _, s, shown in train_original(loaded, held_loaded, r, stops):
         results.append((label, seen, seen / rate, s))
         rows.append((label.replace("faceswap original, ", "original: "), shown))
