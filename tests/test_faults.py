@@ -452,3 +452,14 @@ def test_uint_rgb_is_rounded_not_truncated():
     write_rgb(part, (slice(None), slice(None)), values, np.ones((1, 3), bool))
     assert part.channels["R"].tolist() == [[2, 0, 2**32 - 1]]
     assert part.channels["G"].tolist() == [[2, 8, 0]]
+
+
+def test_a_png_renamed_exr_mid_sequence_fails_alone(shot, plates_copy, tmp_path, capsys):
+    from faceswap_vfx.io.image import Image, write_image
+
+    folder, pattern = plates_copy
+    write_image(Image.from_array(np.zeros((320, 400, 3), np.uint8)), tmp_path / "x.png")
+    shutil.copy(tmp_path / "x.png", folder / "plate.1006.exr")  # the plate's size, as a PNG
+    assert render(shot, tmp_path / "s.####.exr", plates=pattern) == 1
+    assert "1 failed: frames 1006" in capsys.readouterr().out
+    assert not (tmp_path / "s.1006.exr").exists() and (tmp_path / "s.1005.exr").exists()

@@ -324,15 +324,21 @@ def _check_backend(backend: str) -> str:
     return backend
 
 
+EXR_MAGIC = b"\x76\x2f\x31\x01"
+
+
 def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
     if not Path(path).is_file():
         raise MissingFrameError("file not found", path=path, frame=frame)
     try:
-        with open(path, "rb"):  # a permission problem is not a corrupt file
-            pass
+        with open(path, "rb") as f:  # a permission problem is not a corrupt file
+            magic = f.read(4)
     except OSError as exc:
         raise PlateReadError(f"cannot open the file: {exc.strerror}", path=path,
                              frame=frame) from None
+    if Path(path).suffix.lower() == ".exr" and magic != EXR_MAGIC:
+        raise PlateReadError("the file is named .exr but is not an OpenEXR file (another "
+                             "format renamed?)", path=path, frame=frame)
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         detail = oiio.geterror().strip() or "unknown reason"
