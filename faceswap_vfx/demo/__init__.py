@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 SHIPPED_MODEL = Path(__file__).parents[1] / "samples" / "demo_model"
 """A run folder (config.json, checkpoints/) trained on the two bundled portraits."""
 FRAMES = list(range(1001, 1025))
-PLATE_SIZE = (288, 512)  # (h, w)
+PLATE_SIZE = (540, 960)  # (h, w): the face ~150 px, for the 128 px model
 
 
 def run_demo(out: str | Path, *, model: str | Path | None = None, train: bool = False,
@@ -54,7 +54,7 @@ def run_demo(out: str | Path, *, model: str | Path | None = None, train: bool = 
     swap_model = load_swap_model(model, "grace_hopper", device)
     params["working_colorspace"] = swap_model.colorspace
     say(f"model: {model} ({', '.join(swap_model.identities)}; {swap_model.resolution} px)")
-    pattern = write_sample_plate(out / "plate", frames, PLATE_SIZE, portrait="astronaut",
+    pattern = write_sample_plate(out / "plate", frames, PLATE_SIZE, portrait="astronaut_head",
                                  motion="drift")
     say(f"plate: {pattern} ({len(frames)} frames, scene-linear half EXR)")
     plates = ImageSequence.find(pattern)

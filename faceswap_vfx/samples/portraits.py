@@ -44,8 +44,16 @@ def grace_hopper() -> np.ndarray:
     return _float(np.asarray(mpimage.imread(path)))
 
 
+@functools.cache
+def astronaut_head() -> np.ndarray:
+    """(320, 320, 3) float32 sRGB-encoded [0, 1]: the astronaut's head and shoulders (face
+    about 110 px), for plates framed on the face."""
+    return astronaut()[20:340, 70:390]
+
+
 PORTRAITS: dict[str, Callable[[], np.ndarray]] = {
     "astronaut": astronaut,
+    "astronaut_head": astronaut_head,
     "grace_hopper": grace_hopper,
 }
 """Portrait loaders by name."""
