@@ -31,6 +31,7 @@ import OpenImageIO as oiio
 from faceswap_vfx.errors import ChannelError, MissingFrameError, PlateReadError, PlateWriteError
 from faceswap_vfx.io import exr
 from faceswap_vfx.io.atomic import atomic_path
+from faceswap_vfx.io.exr_chunks import MAGIC as EXR_MAGIC_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -324,9 +325,6 @@ def _check_backend(backend: str) -> str:
     return backend
 
 
-EXR_MAGIC = b"\x76\x2f\x31\x01"
-
-
 def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
     if not Path(path).is_file():
         raise MissingFrameError("file not found", path=path, frame=frame)
@@ -336,7 +334,7 @@ def _open(path: str | os.PathLike, frame: int | None) -> oiio.ImageInput:
     except OSError as exc:
         raise PlateReadError(f"cannot open the file: {exc.strerror}", path=path,
                              frame=frame) from None
-    if Path(path).suffix.lower() == ".exr" and magic != EXR_MAGIC:
+    if Path(path).suffix.lower() == ".exr" and magic != EXR_MAGIC_BYTES:
         raise PlateReadError("the file is named .exr but is not an OpenEXR file (another "
                              "format renamed?)", path=path, frame=frame)
     inp = oiio.ImageInput.open(str(path))
