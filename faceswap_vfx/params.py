@@ -221,6 +221,30 @@ def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
+def to_argv(values: Mapping[str, Any], *, changed_only: bool = False,
+            groups: tuple[str, ...] | None = None) -> list[str]:
+    """The command-line flags that give ``values`` (the inverse of
+    :func:`faceswap_vfx.cli.params_cli.params_from_args`): ``--flag=value`` per parameter,
+    ``--flag`` / ``--no-flag`` for booleans, in schema order; only ``groups`` when given,
+    only values that differ from the defaults with ``changed_only``. Values are checked
+    first; an unknown name raises :class:`ParameterError`."""
+    unknown = sorted(set(values) - set(PARAMS))
+    if unknown:
+        raise ParameterError(f"unknown parameters {', '.join(unknown)}")
+    argv = []
+    for name, p in PARAMS.items():
+        if name not in values or (groups is not None and p.group not in groups):
+            continue
+        value = validate(p, values[name])
+        if changed_only and value == p.default:
+            continue
+        if p.kind == "bool":
+            argv.append(p.flag if value else "--no-" + p.flag[2:])
+        else:
+            argv.append(f"{p.flag}={value}")
+    return argv
+
+
 for _p in PARAMS.values():
     validate(_p, _p.default)  # a default outside its own range is a bug in this file
 

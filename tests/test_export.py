@@ -14,6 +14,12 @@ from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.config import CombConfig
 from faceswap_vfx.model.export import export_level, export_torchscript, swap_module
 from faceswap_vfx.model.layers import upsample
+from faceswap_vfx.model.nuke_targets import (
+    TARGETS,
+    missing_operators,
+    script_operators,
+    target_for,
+)
 from faceswap_vfx.train import checkpoint as ck
 from faceswap_vfx.train.config import TrainConfig
 
@@ -120,3 +126,66 @@ def test_render_model_source_runs_channels_last_with_the_eager_numbers(model, tm
         got = swap.generate(x)
         torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
         assert got.is_contiguous(memory_format=torch.channels_last), source
+
+
+# --- Nuke targets: the operators of the libtorch each Nuke embeds -----------------------
+def test_export_uses_only_operators_every_nuke_libtorch_has(model):
+    scripted = export_torchscript(model, "bob")
+    ops = script_operators(scripted)
+    assert "aten::_upsample_bilinear2d_aa" in ops and "aten::_convolution" in ops  # nested too
+    for name, target in TARGETS.items():
+        assert missing_operators(scripted, target) == [], name
+
+
+def test_the_operator_check_finds_what_an_old_libtorch_lacks():
+    """F.interpolate, scripted, carries every mode's operator: torch 2.13's lanczos one is
+    unknown to the 2.1.1 in Nuke 15.1-17 (the load failure Nuke reported)."""
+
+    class Resize(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x, size=(8, 8), mode="bilinear", antialias=True)
+
+    missing = missing_operators(torch.jit.script(Resize()), target_for("15.1"))
+    assert "aten::_upsample_lanczos2d_aa.vec" in missing
+
+
+def test_nuke_versions_map_to_their_libtorch():
+    assert [target_for(v).libtorch for v in ("14", "14.1", "15.0", "15.1", "15.2", "16.0",
+                                             "17")] == ["1.12.1"] * 3 + ["2.1.1"] * 4
+    for bad in ("13.2", "fifteen", ""):
+        with pytest.raises(ParameterError, match="Nuke"):
+            target_for(bad)
+
+
+def test_half_precision_module_takes_and_gives_half(model):
+    """Nuke's "Optimize for Speed and Memory" calls .half() and feeds half tensors."""
+    scripted = export_torchscript(model, "alice")
+    plate = torch.rand(1, 4, 20, 24)
+    with torch.no_grad():
+        want = scripted(plate)
+        scripted.half()
+        got = scripted(plate.half())
+    assert got.dtype == torch.float16 and got.shape == want.shape
+    torch.testing.assert_close(got.float(), want, rtol=0, atol=5e-3)
+
+
+def test_cli_export_for_a_nuke_writes_the_cattery_description(model, tmp_path, capsys):
+    state = ck.Checkpoint(MODEL, TrainConfig(), IDS, "srgb_tx", 2, 1.0, 999, 9,
+                          model.state_dict(), None)
+    ck.save_checkpoint(state, ck.checkpoint_path(tmp_path / "run", 999))
+    folder = tmp_path / "Cattery" / "faces"
+    assert main(["export", str(tmp_path / "run"), "--identity", "bob", "--out",
+                 str(folder / "bob.pt"), "--nuke", "14"]) == 0
+    meta = json.loads((folder / "bob.json").read_text())
+    assert (meta["libtorch"], meta["channels_in"]) == ("1.12.1", "rgba.red,rgba.green,rgba.blue")
+    cat = json.loads((folder / "cat.json").read_text())
+    assert cat["minimum_nuke_version_required"] == 14.0
+    assert cat["cats"] == [{"filepath": "bob.cat", "name": "bob", "icon": ""}]
+    assert main(["export", str(tmp_path / "run"), "--identity", "alice", "--out",
+                 str(folder / "alice.pt"), "--nuke", "15.1"]) == 0
+    cat = json.loads((folder / "cat.json").read_text())
+    assert [c["name"] for c in cat["cats"]] == ["bob", "alice"]
+    assert cat["minimum_nuke_version_required"] == 15.1
+    assert main(["export", str(tmp_path / "run"), "--identity", "bob", "--out",
+                 str(tmp_path / "x.pt"), "--nuke", "13"]) == 1
+    assert "not a supported target" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()

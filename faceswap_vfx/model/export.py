@@ -17,7 +17,6 @@ import warnings
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from faceswap_vfx.errors import ParameterError
@@ -25,6 +24,8 @@ from faceswap_vfx.model.comb import CombNetwork
 from faceswap_vfx.model.config import resolution_of
 
 EXPORT_FORMAT = "faceswap_vfx.export"
+CHANNELS = "rgba.red,rgba.green,rgba.blue"
+"""The Inference node's channels in and out, as CatFileCreator's knobs take them."""
 EXPORT_VERSION = 1
 
 
@@ -42,25 +43,34 @@ class SwapModule(nn.Module):
         return restore_output(self.decoder(self.encoder(rgb)), x, resized)
 
 
+def resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``(B, C, H, W)`` -> ``(B, C, height, width)``, antialiased bilinear, computed in float32
+    and returned in ``x``'s dtype. Calls the one operator ``F.interpolate`` would, directly:
+    scripted, ``F.interpolate`` takes every mode's operator into the file, among them
+    operators older libtorch builds (Nuke's) do not have."""
+    y = torch._C._nn._upsample_bilinear2d_aa(x.float(), [height, width], False, None)
+    return y.to(x.dtype)
+
+
 def prepare_input(x: torch.Tensor, resolution: int) -> tuple[torch.Tensor, bool]:
     """``(B, C>=3, H, W)`` -> the network's ``(B, 3, r, r)`` input in [0, 1] (NaN/inf
-    cleaned, resized antialiased when H, W differ) and whether it was resized."""
+    cleaned, resized antialiased when H, W differ) and whether it was resized. Stays in
+    ``x``'s dtype (a half-precision module gets half input)."""
     if x.dim() != 4 or x.size(1) < 3:
         raise ValueError("expected a (1, C, H, W) tensor with C >= 3 (RGB first)")
-    rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0)
+    rgb = torch.nan_to_num(x[:, :3], nan=0.0, posinf=1.0, neginf=0.0).clamp(0.0, 1.0)
     resized = rgb.size(2) != resolution or rgb.size(3) != resolution
     if resized:
-        rgb = F.interpolate(rgb, size=(resolution, resolution), mode="bilinear",
-                            align_corners=False, antialias=True)
+        rgb = resize(rgb, resolution, resolution)
     return rgb, resized
 
 
 def restore_output(y: torch.Tensor, x: torch.Tensor, resized: bool) -> torch.Tensor:
-    """The network's output back at the input's size (the inverse of :func:`prepare_input`)."""
+    """The network's output back at the input's size and dtype (the inverse of
+    :func:`prepare_input`)."""
     if resized:
-        y = F.interpolate(y, size=(x.size(2), x.size(3)), mode="bilinear",
-                          align_corners=False, antialias=True).clamp(0.0, 1.0)
-    return y
+        y = resize(y, x.size(2), x.size(3)).clamp(0.0, 1.0)
+    return y.to(x.dtype)
 
 
 def export_level(model: CombNetwork, alpha: float) -> int:
@@ -116,5 +126,27 @@ def sidecar(model: CombNetwork, identity: str, level: int, colorspace: str,
             "model": model.config.to_dict(), "identities": list(model.identities),
             "input": f"float (1, C>=3, H, W), RGB first, {colorspace}; resized to {r}x{r} "
                      "inside when H, W differ",
+            "channels_in": CHANNELS, "channels_out": CHANNELS,
             "output": "float (1, 3, H, W) in [0, 1], same colour space",
             "torch": torch.__version__, **extra}
+
+
+def cattery_entry(stem: str, identity: str, nuke: str,
+                  existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``cat.json`` for a Cattery folder holding ``<stem>.cat`` (made by CatFileCreator from
+    ``<stem>.pt``): the fields ``nukescripts.cattery`` reads (``minimum_nuke_version_required``,
+    ``version``, ``category``, ``description``, ``cats``: ``filepath``, ``name``, ``icon``).
+    ``nuke`` is the target's range, e.g. "14.0-15.0": its first version is the minimum.
+    ``existing``: the folder's ``cat.json`` so far; its other cats are kept (the minimum
+    version is then the highest any of them needs)."""
+    minimum = float(nuke.split("-")[0])
+    cats = [c for c in (existing or {}).get("cats", [])
+            if isinstance(c, dict) and c.get("filepath") != f"{stem}.cat"]
+    if cats:
+        minimum = max(minimum, float((existing or {}).get("minimum_nuke_version_required", 0)))
+    cats.append({"filepath": f"{stem}.cat", "name": stem, "icon": ""})
+    return {"minimum_nuke_version_required": minimum, "version": 1, "category": "FaceSwapVFX",
+            "description": f"faceswap_vfx faces ({', '.join(c['name'] for c in cats)}): "
+                           f"channels {CHANNELS} in and out, the aligned face crop in the "
+                           f"colour space its sidecar names (last added: {identity})",
+            "cats": cats}
