@@ -1,9 +1,26 @@
 """faceswap_vfx: high-resolution neural face swapping for visual effects."""
 
 import glob
+import os
+import shutil
 
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
+
+
+class BuildPyWithShaders(build_py):
+    """Copies the blend kernels of the top-level ``shaders/`` into the built package as
+    ``faceswap_vfx/shaders/``, so a wheel carries them (``faceswap_vfx/nuke/shaders.py``
+    reads that copy when installed, ``shaders/`` in a checkout)."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "faceswap_vfx", "shaders")
+        os.makedirs(target, exist_ok=True)
+        for path in sorted(glob.glob("shaders/*.glsl") + glob.glob("shaders/*.blink")
+                           + ["shaders/README.md"]):
+            shutil.copy2(path, target)
 
 
 class OptionalBuildExt(build_ext):
@@ -38,8 +55,10 @@ setup(
     packages=find_packages(include=["faceswap_vfx", "faceswap_vfx.*"]),
     include_package_data=True,
     # the demo's small comb model, trained on the bundled portraits (bench/train_portraits.py)
+    # and the operator lists of the libtorch releases Nuke embeds (model/nuke_targets.py)
     package_data={"faceswap_vfx": ["samples/demo_model/*.json",
-                                   "samples/demo_model/checkpoints/*.pt"]},
+                                   "samples/demo_model/checkpoints/*.pt",
+                                   "model/libtorch_ops/*.txt"]},
     install_requires=[
         "torch>=2.1",  # the README pins torch==2.13.0: an unpinned install pulls several GB
         "numpy>=1.24",
@@ -85,7 +104,7 @@ setup(
         Extension("faceswap_vfx.core._warp_kernel",  # the Keys bicubic warp
                   sources=["faceswap_vfx/core/_warp_kernel.c"], optional=True),
     ],
-    cmdclass={"build_ext": OptionalBuildExt},
+    cmdclass={"build_ext": OptionalBuildExt, "build_py": BuildPyWithShaders},
     entry_points={"console_scripts": ["faceswap-vfx = faceswap_vfx.cli.main:main"]},
     classifiers=["Programming Language :: Python :: 3", "Topic :: Multimedia :: Graphics"],
 )

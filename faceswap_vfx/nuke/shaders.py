@@ -12,8 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-SHADERS = Path(__file__).resolve().parents[2] / "shaders"
-"""The kernels' folder in a source checkout."""
+def _shaders_folder() -> Path:
+    installed = Path(__file__).resolve().parents[1] / "shaders"  # a wheel's copy (setup.py)
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "shaders"
+
+
+SHADERS = _shaders_folder()
+"""The kernels' folder: ``faceswap_vfx/shaders/`` in an installed wheel (copied there by
+``setup.py``'s build), the top-level ``shaders/`` in a source checkout."""
 
 LANGUAGES = ("glsl", "blink")
 """Kernel languages, as file endings."""
