@@ -15,6 +15,7 @@ import pytest
 
 from faceswap_vfx.cli.main import main
 from faceswap_vfx.nuke.blend_passes import KERNELS
+from faceswap_vfx.nuke.blink import parse_kernel, read_description
 from faceswap_vfx.nuke.gizmos import GIZMOS, generate, kernel_name
 from faceswap_vfx.nuke.knobs import DYNAMIC_MENUS, FLAGS, INTERNAL_KNOBS, KNOB_TYPES
 from faceswap_vfx.nuke.script import NUKE_NODE_CLASSES
@@ -150,6 +151,43 @@ def test_blink_nodes_embed_the_kernels_and_set_every_parameter():
         params = [i for i, k in enumerate(order) if k.startswith(kernel + "_")]
         assert order.index("rebuild") < min(params) and max(params) < order.index(
             "rebuild_finalise")
+
+
+def test_blink_nodes_describe_their_kernel_before_any_parameter_value():
+    """As Nuke saves a BlinkScript node: KernelDescription first, naming the kernel, its
+    images in declaration order and a param per knob the node then sets."""
+    for child in (c for c in committed()["MultiBandBlend"].children if c.cls == "BlinkScript"):
+        order = list(child.knobs)
+        assert [k for k in order if k != "inputs"][0] == "KernelDescription", child.name
+        name, images, params = read_description(child.value("KernelDescription"))
+        source = child.value("kernelSource")
+        assert name == re.search(r"^kernel (\w+) :", source, re.M).group(1)
+        declared = re.findall(r"Image<e(Read|Write)[^>]*>\s*(\w+);", source)
+        assert [(n, rw) for n, rw, _ in images] == [(n, rw) for rw, n in declared]
+        described = {f"{name}_{label}" for label, _ in params}
+        assert {k for k in order if k.startswith(name + "_")} == described, child.name
+        assert all(kind in ("Int", "Float", "Bool") for _, kind in params)
+
+
+def test_kernel_description_defaults_are_nukes_bytes():
+    kernel = parse_kernel(kernel_source("mbb_blur", "blink"))
+    sigma = next(p for p in kernel.params if p.label == "mask_sigma")
+    assert (sigma.type, sigma.components, sigma.default_bytes()) == ("Float", 1, "AAAAQA==")
+    size = next(p for p in kernel.params if p.variable == "fullSize")
+    assert (size.type, size.components, size.default_bytes()) == ("Int", 2, "AAAAAAAAAAA=")
+    with pytest.raises(ValueError, match="not a KernelDescription"):
+        read_description('1 "K" pixelWise')
+
+
+def test_blend_inputs_reach_the_kernels_as_rgba():
+    """An RGB-only plate or face, or an alpha-only mask, gets its missing channels (as 0)
+    before the kernels read float4 pixels."""
+    by_name = {c.name: c for c in committed()["MultiBandBlend"].children}
+    for name in ("plate", "face", "mask"):
+        crop = by_name[f"crop_{name}"]
+        add = crop.inputs[0]
+        assert (add.cls, add.value("channels"), add.inputs[0].name) == (
+            "AddChannels", "rgba", name)
 
 
 def python_snippets() -> list[tuple[str, str]]:

@@ -99,8 +99,9 @@ def main() -> int:
                     expected[name] = mine(x).numpy()
                     eager = model(x, identity).numpy() if name == "crop" else None
                     if eager is not None:
+                        diff = np.abs(expected[name] - eager).max()
                         print(f"nuke {target:>4}  torch {torch.__version__:<14} {name:<5} "
-                              f"export vs eager max |diff| {np.abs(expected[name] - eager).max():.2e}")
+                              f"export vs eager max |diff| {diff:.2e}")
                 half = mine.half()(torch.from_numpy(np.load(folder / "crop.npy")).half())
                 print(f"nuke {target:>4}  torch {torch.__version__:<14} crop  half "
                       f"({half.dtype}) max |diff| "

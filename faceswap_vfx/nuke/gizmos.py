@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from faceswap_vfx import params as schema
 from faceswap_vfx.nuke.blend_passes import INPUTS, blend_passes, output
+from faceswap_vfx.nuke.blink import kernel_description
 from faceswap_vfx.nuke.knobs import (
     Knob,
     divider,
@@ -125,16 +126,22 @@ def multi_band_blend() -> str:
              internal("Boolean_Knob", "use_gpu", "use GPU", value="true",
                       flags=("+STARTLINE",))]
     nodes = [_input(name, i, 200 * i) for i, name in enumerate(INPUTS)]
-    nodes += [NodeSpec("Crop", f"crop_{name}", [("box", "{0 0 {width} {height}}")], [name],
-                       (200 * i, -250)) for i, name in enumerate(INPUTS)]
-    sources = {}
+    # rgba on every input (missing channels added as 0): the kernels read float4 pixels, so
+    # an RGB-only plate or face and an alpha-only mask work as they are
+    nodes += [NodeSpec("AddChannels", f"rgba_{name}", [("channels", "rgba")], [name],
+                       (200 * i, -275)) for i, name in enumerate(INPUTS)]
+    nodes += [NodeSpec("Crop", f"crop_{name}", [("box", "{0 0 {width} {height}}")],
+                       [f"rgba_{name}"], (200 * i, -250)) for i, name in enumerate(INPUTS)]
+    sources, descriptions = {}, {}
     columns = {"mbb_down": 0, "mbb_mask": 400, "mbb_blur": 600, "mbb_band": 1000,
                "mbb_collapse": 1200}
     for p in blend_passes():
         k = kernel_name(p.kernel)
         if p.kernel not in sources:
             sources[p.kernel] = kernel_source(p.kernel, "blink")
-        values = [("kernelSource", quote(sources[p.kernel])),
+            descriptions[p.kernel] = kernel_description(sources[p.kernel])
+        values = [("KernelDescription", quote(descriptions[p.kernel])),
+                  ("kernelSource", quote(sources[p.kernel])),
                   ("useGPUIfAvailable", "{{parent.use_gpu}}"), ("rebuild", '""'),
                   (f"{k}_level", str(p.level)), (f"{k}_fullSize", "{{width} {height}}")]
         if p.kernel == "mbb_blur":

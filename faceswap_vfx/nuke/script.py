@@ -13,6 +13,8 @@ NUKE_NODE_CLASSES = {
     "Output": "the gizmo's output",
     "Read": "FaceSwap: reads the rendered frames back",
     "Switch": "FaceSwap: the plate, or the rendered frames once there are some",
+    "AddChannels": "MultiBandBlend: rgba on every input (an RGB-only or alpha-only input "
+                   "gets the missing channels as 0)",
     "Crop": "MultiBandBlend: bounding box to the format before the kernels",
     "BlinkScript": "MultiBandBlend: one pass of the blend (kernels from shaders/)",
     "Transform": "FaceAlign, FaceUnalign: the baked similarity per frame",

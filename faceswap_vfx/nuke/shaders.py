@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+
 def _shaders_folder() -> Path:
     installed = Path(__file__).resolve().parents[1] / "shaders"  # a wheel's copy (setup.py)
     return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "shaders"
