@@ -193,15 +193,16 @@ def test_blend_inputs_reach_the_kernels_as_rgba():
 def python_snippets() -> list[tuple[str, str]]:
     out = []
     for name, node in committed().items():
-        if node.value("knobChanged"):
-            out.append((f"{name}.knobChanged", node.value("knobChanged")))
+        for header in ("knobChanged", "onCreate"):
+            if node.value(header):
+                out.append((f"{name}.{header}", node.value(header)))
         out += [(f"{name}.{k.name}", k.text) for k in node.user_knobs if k.type_id == 22]
     return out
 
 
 def test_there_are_callbacks_to_check():
     assert {where.split(".")[1] for where, _ in python_snippets()} >= {
-        "knobChanged", "render", "bake"}
+        "knobChanged", "onCreate", "render", "bake"}
 
 
 @pytest.mark.parametrize("where, code", python_snippets(),

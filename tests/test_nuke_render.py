@@ -1,6 +1,7 @@
-"""FaceSwap's render glue without Nuke: the command line (read back by the real CLI), the
-background job, model identities, and the callbacks run against stand-in Nuke nodes made
-from the generated gizmos' own knobs, with a stand-in backend process."""
+"""The backend boundary (faceswap_vfx.backend) and FaceSwap's glue without Nuke: the command
+line (read back by the real CLI), the output protocol, the background process and its clean
+environment, model identities, and the callbacks run against stand-in Nuke nodes made from
+the generated gizmos' own knobs, with a stand-in backend process."""
 
 from __future__ import annotations
 
@@ -8,28 +9,33 @@ import json
 import shlex
 import subprocess
 import sys
+import tempfile
 import textwrap
 import types
+from pathlib import Path
 
 import pytest
 
 from faceswap_vfx import params as schema
+from faceswap_vfx.backend import (
+    EXECUTABLE_ENV,
+    HOST_VARIABLES,
+    BackendProcess,
+    absolute_command,
+    backend_command,
+    outcome,
+    parse_line,
+    render_argv,
+)
 from faceswap_vfx.cli.main import build_parser
 from faceswap_vfx.cli.params_cli import params_from_args
 from faceswap_vfx.errors import ModelFileError, ParameterError
 from faceswap_vfx.nuke import callbacks
+from faceswap_vfx.nuke.callbacks import default_output
 from faceswap_vfx.nuke.gizmos import generate
 from faceswap_vfx.nuke.model_info import model_identities
-from faceswap_vfx.nuke.render_job import (
-    EXECUTABLE_ENV,
-    RenderJob,
-    backend_command,
-    default_output,
-    param_flags,
-    parse_progress,
-    render_command,
-)
 from faceswap_vfx.nuke.tcl import parse_script
+from faceswap_vfx.params import to_argv
 
 
 def other_value(p: schema.Param):
@@ -50,9 +56,8 @@ NON_DEFAULT["crop_size"] = 512  # a power of two
 
 
 def test_every_parameter_reaches_the_cli_unchanged():
-    argv = render_command(NON_DEFAULT, plates="p.####.exr", out="o/s.####.exr",
-                          frames="1001-1003", align="a.json", overwrite=True,
-                          executable=["faceswap-vfx"])
+    argv = render_argv(NON_DEFAULT, plates="p.####.exr", out="o/s.####.exr",
+                       frames="1001-1003", align="a.json", overwrite=True)
     args = build_parser().parse_args(argv[1:])
     assert args.command == "render" and args.overwrite and args.align == "a.json"
     assert (args.plates, args.out, args.frames) == ("p.####.exr", "o/s.####.exr", "1001-1003")
@@ -62,52 +67,108 @@ def test_every_parameter_reaches_the_cli_unchanged():
 
 def test_bad_values_are_refused_before_anything_runs():
     with pytest.raises(ParameterError, match="plate_levels"):
-        param_flags({"plate_levels": 11})
+        to_argv({"plate_levels": 11})
     with pytest.raises(ParameterError, match="unknown parameters"):
-        param_flags({"nope": 1})
+        to_argv({"nope": 1})
     with pytest.raises(ParameterError, match="needs frames"):
-        render_command({}, plates="p", out="o", frames="")
+        render_argv({}, plates="p", out="o", frames="")
 
 
-def test_progress_lines():
-    assert [parse_progress(s) for s in ("Progress: 7%", "Progress: 100%\n", "Progress: x%",
-                                        "rendered 3 frames")] == [7, 100, None, None]
+def test_to_argv_changed_only_and_groups_parse_back():
+    values = dict(schema.defaults(), plate_levels=4, output_alpha=True, detector="cnn")
+    changed = to_argv(values, changed_only=True)
+    assert changed == ["--detector=cnn", "--plate-levels=4", "--output-alpha"]  # schema order
+    args = build_parser().parse_args(["render", "--plates=p.####.exr", "--out=o.####.exr",
+                                      *changed])
+    assert params_from_args(args) == values
+    assert to_argv(values, changed_only=True, groups=("faces",)) == ["--detector=cnn"]
+
+
+def test_progress_error_and_summary_lines():
+    """Every line the backend prints, as the front ends read it: render's and align's
+    progress, the CLI's error line, a logged frame failure, the render's summary."""
+    events = [parse_line(s) for s in (
+        "Progress: 7%", "Progress: 100%\n", "Progress: 42% (align 21/50)", "Progress: x%",
+        "faceswap-vfx render: error: no face (file a.exr, frame 3)",
+        "ERROR faceswap_vfx.render.job: frame 1003 failed: truncated",
+        "2 written, 0 skipped (already done), 0 without a face, 1 failed: frames 1003",
+        "rendered 3 frames")]
+    assert [(e.kind, e.percent, e.label) for e in events[:4]] == [
+        ("progress", 7, ""), ("progress", 100, ""), ("progress", 42, "align 21/50"),
+        ("line", None, "")]
+    assert [e.kind for e in events[4:]] == ["error", "frame_error", "summary", "line"]
+    assert events[4].text == "no face (file a.exr, frame 3)"
+    assert outcome(1, events) == (False, "no face (file a.exr, frame 3)")
+    ok, message = outcome(1, events[5:])
+    assert not ok and "finished with errors" in message and "frame 1003 failed" in message
+    assert outcome(0, events[6:7]) == (True, events[6].text)
+    assert outcome(-9, [parse_line("loading")]) == (False, "killed by signal 9:\nloading")
 
 
 def run_python(code: str) -> list[str]:
     return [sys.executable, "-c", textwrap.dedent(code)]
 
 
-def test_render_job_reports_progress_lines_and_exit_code():
+def test_backend_process_reports_progress_lines_and_exit_code():
     progress, done = [], []
-    job = RenderJob(run_python("""
+    job = BackendProcess(run_python("""
         print("Progress: 50%", flush=True)
         print("a warning")
         print("Progress: 100%")
         print("rendered 2 frames: 2 written")
-        raise SystemExit(3)"""), progress.append, lambda c, t: done.append((c, t))).start()
+        raise SystemExit(3)"""), lambda e: e.kind == "progress" and progress.append(e.percent),
+        lambda c, events: done.append((c, [e.text for e in events]))).start()
     assert job.wait(30)
     assert progress == [50, 100]
-    assert done == [(3, "a warning\nrendered 2 frames: 2 written")]
+    assert done == [(3, ["a warning", "rendered 2 frames: 2 written"])]
+    assert job.outcome() == (False, "failed (exit code 3):\na warning\n"
+                                    "rendered 2 frames: 2 written")
 
 
-def test_render_job_can_be_cancelled():
+def test_backend_process_can_be_cancelled():
     done = []
-    job = RenderJob(run_python("import time; print('started', flush=True); time.sleep(60)"),
-                    lambda p: None, lambda c, t: done.append(c)).start()
+    job = BackendProcess(run_python("import time; print('started', flush=True); time.sleep(60)"),
+                         on_done=lambda c, t: done.append(c)).start()
     job.cancel()
     assert job.wait(30) and done and done[0] != 0
+    assert job.outcome()[0] is False and "cancelled" in job.outcome()[1]
+
+
+def test_the_backend_starts_without_the_hosts_python_environment(monkeypatch):
+    """Nuke starts buttons with its own PYTHONHOME, PYTHONPATH and LD_LIBRARY_PATH: the
+    backend's Python must not see them (it would load Nuke's standard library)."""
+    host = {name: "/opt/Nuke15.1/lib" for name in HOST_VARIABLES}
+    monkeypatch.setenv("OCIO", "/show/config.ocio")
+    for name in ("PYTHONPATH", "LD_LIBRARY_PATH", "QT_PLUGIN_PATH"):
+        monkeypatch.setenv(name, host[name])
+    lines = []
+    job = BackendProcess(run_python("""
+        import json, os
+        print(json.dumps({k: os.environ.get(k) for k in
+                          ("PYTHONHOME", "PYTHONPATH", "LD_LIBRARY_PATH", "QT_PLUGIN_PATH",
+                           "OCIO")}))"""), lambda e: lines.append(e.text)).start()
+    assert job.wait(30) and job.returncode == 0
+    assert json.loads(lines[-1]) == {"PYTHONHOME": None, "PYTHONPATH": None,
+                                     "LD_LIBRARY_PATH": None, "QT_PLUGIN_PATH": None,
+                                     "OCIO": "/show/config.ocio"}
+
+
+def test_a_command_that_cannot_start_is_a_named_error(tmp_path):
+    with pytest.raises(ParameterError, match="cannot start .*missing-exe"):
+        BackendProcess([str(tmp_path / "missing-exe"), "render"]).start()
 
 
 def test_backend_command_and_default_output(tmp_path):
     assert backend_command({EXECUTABLE_ENV: "/opt/py -m faceswap_vfx.cli.main"}) == [
         "/opt/py", "-m", "faceswap_vfx.cli.main"]
     with pytest.raises(ParameterError, match=EXECUTABLE_ENV):
-        backend_command({"PATH": str(tmp_path)})
+        backend_command({"PATH": str(tmp_path)}, this_python=False)
     exe = tmp_path / "faceswap-vfx"
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
-    assert backend_command({"PATH": str(tmp_path)}) == [str(exe)]
+    assert backend_command({"PATH": str(tmp_path)}, this_python=False) == [str(exe)]
+    assert backend_command({"PATH": str(tmp_path)}) == [sys.executable, "-m",
+                                                        "faceswap_vfx.cli.main"]
     assert default_output(str(tmp_path / "shot.nk"), "FaceSwap1") == str(
         tmp_path / "faceswap" / "FaceSwap1" / "FaceSwap1.####.exr")
     with pytest.raises(ParameterError, match="save the Nuke script"):
@@ -249,12 +310,15 @@ def backend(monkeypatch, tmp_path):
         json.dump(sys.argv[1:], open({str(log)!r}, "w"))
         code = int(os.environ.get("FAKE_EXIT", "0"))
         if sys.argv[1:3] == ["gizmos", "bake"]:
-            print(os.environ.get("FAKE_BAKE", "{{}}"))
-            print("error: bad alignment file", file=sys.stderr)
-            raise SystemExit(code)
+            if code:
+                print("faceswap-vfx gizmos: error: bad alignment file", file=sys.stderr)
+                raise SystemExit(code)
+            out = next(a[6:] for a in sys.argv if a.startswith("--out="))
+            open(out, "w").write(os.environ.get("FAKE_BAKE", "{{}}"))
+            raise SystemExit(0)
         print("Progress: 50%", flush=True)
         print("Progress: 100%", flush=True)
-        print("rendered 3 frames: 3 written, 0 skipped, 0 failed")
+        print("3 written, 0 skipped (already done), 0 without a face, 0 failed")
         raise SystemExit(code)"""))
     monkeypatch.setenv(EXECUTABLE_ENV, f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}")
     return lambda: json.loads(log.read_text())
@@ -276,7 +340,8 @@ def test_render_button_runs_the_backend_and_shows_the_result(fake_nuke, backend,
     assert args.align == str(tmp_path / "shot.align.json") and not args.overwrite
     assert params_from_args(args) == schema.resolve(values)
     assert fake_nuke.tasks[0].progress == [50, 100]
-    assert node["status"].value().startswith("done: rendered 3 frames")
+    assert node["status"].value() == ("done: 3 written, 0 skipped (already done), 0 without "
+                                      "a face, 0 failed")
     assert (node["result_first"].value(), node["result_last"].value()) == (1001, 1003)
     assert node["show_result"].value() is True and node.node("result")["reload"].executed == 1
     assert node["out"].value() == args.out
@@ -289,7 +354,7 @@ def test_a_failed_render_says_so_and_keeps_the_plate(fake_nuke, backend, monkeyp
     node["frames"].setValue("5-9x2")
     assert callbacks.start_render(node, fake_nuke).wait(30)
     assert backend()[backend().index("render") + 3] == "--frames=5-9x2"
-    assert node["status"].value().startswith("failed (exit 1)")
+    assert node["status"].value().startswith("failed: finished with errors")
     assert node["show_result"].value() is False
     assert (node["result_first"].value(), node["result_last"].value()) == (5, 9)
 
@@ -326,12 +391,41 @@ def test_bake_applies_the_backend_knob_scripts(fake_nuke, backend, monkeypatch, 
     node = gizmo_node(gizmo, gizmo + "1")
     node["align_file"].setValue("/shots/s.align.json")
     fake_nuke.thisNode, fake_nuke.thisKnob = (lambda: node), (lambda: node["align_file"])
-    callbacks.knob_changed()
+    callbacks.knob_changed()  # the bake runs in the background: the button returns at once
+    job = callbacks._JOBS[f"bake:{node.name()}"]
+    assert job.wait(30) and job.returncode == 0
     assert node["face_rotate"].scripts == ["{curve x1001 5 6}"]
     assert node["out_width"].scripts == ["64"]
     args = build_parser().parse_args(backend())
     assert (args.align, args.track, args.direction) == ("/shots/s.align.json", "largest",
                                                         direction)
     monkeypatch.setenv("FAKE_EXIT", "1")
-    with pytest.raises(ParameterError, match="bad alignment file"):
-        callbacks.bake_node(node)
+    assert callbacks.start_bake(node, fake_nuke).wait(30)
+    assert fake_nuke.messages[-1] == f"{node.name()}: bake failed: bad alignment file"
+    assert not callbacks._JOBS and not list(Path(tempfile.gettempdir()).glob(
+        "faceswap_bake_*.json"))
+
+
+def test_the_identity_survives_saving_and_reopening_the_script(fake_nuke, tmp_path):
+    """Nuke rebuilds the identity menu from the gizmo (no items) on load; onCreate fills it
+    from the model again and selects the identity the script saved as text."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"data": [["bob", "d1"], ["al", "d2"]]}))
+    node = gizmo_node("FaceSwap", "FaceSwap5")
+    node["model"].setValue(str(run))
+    fake_nuke.thisNode, fake_nuke.thisKnob = (lambda: node), (lambda: node["model"])
+    callbacks.knob_changed()
+    node["identity"].setValue("al")
+    fake_nuke.thisKnob = lambda: node["identity"]
+    callbacks.knob_changed()
+    saved = {k: node[k].value() for k in ("model", "identity_saved")}
+    reopened = gizmo_node("FaceSwap", "FaceSwap5")  # the gizmo's knobs: an empty menu
+    for knob, value in saved.items():
+        reopened[knob].setValue(value)
+    assert reopened["identity"].menu == [] and reopened["identity"].value() != "al"
+    fake_nuke.thisNode = lambda: reopened
+    callbacks.on_create()
+    assert reopened["identity"].menu == ["bob", "al"] and reopened["identity"].value() == "al"
+    (run / "config.json").unlink()  # the model moved away: the saved name stays selected
+    assert callbacks.restore_identity(reopened) == "al" and reopened["identity"].menu == ["al"]

@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bake.add_argument("align", help="alignment file (*.align.json)")
     bake.add_argument("--track", default="largest", help="'largest', 'all' or a track id")
     bake.add_argument("--direction", choices=("align", "unalign"), default="align")
+    bake.add_argument("--out", metavar="FILE.json",
+                      help="write the knob scripts here (atomically) instead of printing them")
     bake.set_defaults(func=run_bake)
 
 
@@ -71,6 +73,11 @@ def run_bake(args: argparse.Namespace) -> int:
     from faceswap_vfx.nuke.align import bake
 
     scripts = bake(load_alignment(args.align), args.track, args.direction)
+    if args.out:
+        from faceswap_vfx.io.atomic import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(scripts, indent=1) + "\n")
+        return 0
     json.dump(scripts, sys.stdout, indent=1)
     print()
     return 0

@@ -48,10 +48,13 @@ def generate() -> dict[str, str]:
     return {f"{name}.gizmo": build() for name, build in GIZMOS.items()}
 
 
-def _header(inputs: int, help_text: str, callbacks: bool) -> list[tuple[str, str]]:
+def _header(inputs: int, help_text: str, callbacks: bool, on_create: bool = False
+            ) -> list[tuple[str, str]]:
     header = [("inputs", str(inputs)), ("help", quote(help_text))]
     if callbacks:
         header.append(("knobChanged", quote(python("knob_changed"))))
+    if on_create:
+        header.append(("onCreate", quote(python("on_create"))))
     return header
 
 
@@ -71,6 +74,7 @@ def face_swap() -> str:
     main = ("model", "identity", "device", "track")
     knobs = [tab("faceswap", "FaceSwap"),
              *(param_knob(schema.PARAMS[n]) for n in main[:3]),
+             internal("String_Knob", "identity_saved", flags=("+INVISIBLE",)),
              divider("Faces"),
              internal("File_Knob", "align_file", "alignment file"),
              param_knob(schema.PARAMS["track"]),
@@ -108,7 +112,7 @@ def face_swap() -> str:
                  "'faceswap-vfx render' on the node's frame range in the background; the "
                  "frames it writes are read back here. Knobs are the parameters of "
                  "faceswap_vfx/params.py; input 'matte' (optional) must come from a Read.")
-    return write_gizmo(_header(2, help_text, True), knobs, nodes)
+    return write_gizmo(_header(2, help_text, True, on_create=True), knobs, nodes)
 
 
 # --- MultiBandBlend ---------------------------------------------------------------------

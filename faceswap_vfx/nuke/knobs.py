@@ -26,8 +26,8 @@ TYPE_OF_KIND = {"float": 7, "int": 3, "bool": 6, "enum": 4, "string": 1, "file":
 
 DYNAMIC_MENUS = {
     "identity": "a string in the schema; in Nuke an Enumeration_Knob whose items are the "
-                "identities of the model (its sidecar .json, or a run's config.json), kept "
-                "in the script with SAVE_MENU",
+                "identities of the model (its sidecar .json, or a run's config.json), "
+                "refilled on load with the saved identity (identity_saved) selected",
 }
 """Parameters shown as a menu whose items are filled in Nuke, with why."""
 
@@ -37,6 +37,9 @@ FLAGS = ("+STARTLINE", "-STARTLINE", "+SAVE_MENU", "+INVISIBLE", "+DISABLED")
 INTERNAL_KNOBS = {
     "align_file": "FaceSwap, FaceAlign, FaceUnalign: the alignment file (*.align.json) of "
                   "'faceswap-vfx align'; empty on FaceSwap: the render detects faces",
+    "identity_saved": "FaceSwap: the identity as text, kept with the script; on load "
+                      "(onCreate) the identity menu is filled from the model again and this "
+                      "one selected",
     "plates": "FaceSwap: the plate sequence on disk; empty: the file of the Read that feeds "
               "input 'plate' (through Dots)",
     "out": "FaceSwap: the output pattern; empty: faceswap/<node>/<node>.####.exr beside the "
