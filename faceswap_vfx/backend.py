@@ -119,14 +119,16 @@ def backend_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
 def render_argv(values: Mapping[str, Any], *, plates: str, out: str, frames: str,
                 align: str = "", overwrite: bool = False, changed_only: bool = False,
                 command: Sequence[str] = (EXECUTABLE,)) -> list[str]:
-    """``faceswap-vfx render``'s command line: the inputs, then every parameter in
-    ``values`` (all of them, or with ``changed_only`` those that differ from the schema's
-    defaults) as flags. Raises :class:`ParameterError` for a missing input or a bad value."""
-    for what, text in (("plates", plates), ("out", out), ("frames", frames)):
+    """``faceswap-vfx render``'s command line: the inputs (``frames`` empty: every frame of
+    the plates), then every parameter in ``values`` (all of them, or with ``changed_only``
+    those that differ from the schema's defaults) as flags. Raises :class:`ParameterError`
+    for a missing input or a bad value."""
+    for what, text in (("plates", plates), ("out", out)):
         if not str(text).strip():
             raise ParameterError(f"render needs {what}")
-    argv = [*command, "render", f"--plates={plates}", f"--out={out}",
-            f"--frames={str(frames).strip()}"]
+    argv = [*command, "render", f"--plates={plates}", f"--out={out}"]
+    if str(frames).strip():
+        argv.append(f"--frames={str(frames).strip()}")
     if align:
         argv.append(f"--align={align}")
     if overwrite:

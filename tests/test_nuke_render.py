@@ -70,8 +70,8 @@ def test_bad_values_are_refused_before_anything_runs():
         to_argv({"plate_levels": 11})
     with pytest.raises(ParameterError, match="unknown parameters"):
         to_argv({"nope": 1})
-    with pytest.raises(ParameterError, match="needs frames"):
-        render_argv({}, plates="p", out="o", frames="")
+    with pytest.raises(ParameterError, match="needs out"):
+        render_argv({}, plates="p", out=" ", frames="1-3")
 
 
 def test_to_argv_changed_only_and_groups_parse_back():

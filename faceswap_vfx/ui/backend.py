@@ -23,42 +23,17 @@ faces were generated for this answer or came from the worker's cache. Relative p
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import os
-import shlex
-import shutil
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from faceswap_vfx.errors import ParameterError
+from faceswap_vfx.backend import EXECUTABLE_ENV, backend_command
 
-EXECUTABLE_ENV = "FACESWAP_VFX_EXE"
-"""Environment variable with the backend command, e.g. ``/opt/fsw/.venv/bin/faceswap-vfx``
-(split like a shell would); the same one the Nuke render glue reads."""
+__all__ = ["EXECUTABLE_ENV", "PREVIEW_WORKER", "backend_command", "dumps", "image_bytes",
+           "image_message", "loads"]
 
 PREVIEW_WORKER = ("panel", "--preview-worker")
 """Arguments that turn ``faceswap-vfx`` into the preview worker."""
-
-
-def backend_command(env: Mapping[str, str] | None = None) -> list[str]:
-    """The command that runs ``faceswap-vfx``: $FACESWAP_VFX_EXE; else this Python when it
-    can run the backend (torch installed: the stand-alone panel); else ``faceswap-vfx`` on
-    PATH (Nuke's Python has no torch). Raises :class:`ParameterError` (as the Nuke render
-    glue does) when there is none."""
-    env = os.environ if env is None else env
-    if env.get(EXECUTABLE_ENV):
-        return shlex.split(env[EXECUTABLE_ENV])
-    python = Path(sys.executable or "")
-    if python.name.lower().startswith("python") and importlib.util.find_spec("torch"):
-        return [str(python), "-m", "faceswap_vfx.cli.main"]
-    found = shutil.which("faceswap-vfx", path=env.get("PATH"))
-    if not found:
-        raise ParameterError(f"faceswap-vfx is not on PATH: set {EXECUTABLE_ENV} to the "
-                                   "faceswap-vfx of the environment it is installed in")
-    return [found]
 
 
 def dumps(message: Mapping[str, Any]) -> bytes:
