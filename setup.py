@@ -83,6 +83,7 @@ setup(
             "pytorch-msssim>=1.0",  # a reference for the SSIM losses
             "moderngl>=5.8",  # headless GL for the GLSL blend test (tests/test_shaders_gl.py)
             "opencue-pyoutline>=1.37",  # the OpenCue job tests (tests/test_farm_opencue.py)
+            "vermin>=1.6",  # the Python of Nuke imports (tests/test_nuke_host_python.py)
         ],
         # render-farm submission to OpenCue (faceswap-vfx submit --farm opencue); Deadline and
         # local runs need nothing more

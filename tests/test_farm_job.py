@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -15,9 +16,9 @@ from faceswap_vfx.farm.job import (
     CHUNK_FRAMES,
     build_job,
     chunks,
+    farm_environment,
     frame_spec,
     frame_step,
-    param_flags,
 )
 from faceswap_vfx.farm.registry import Farm, farms, get_farm, register_farm
 from faceswap_vfx.farm.shot import read_shot_inputs
@@ -61,19 +62,12 @@ def test_chunks_are_consecutive_with_a_short_last_one():
     assert (frame_step([1]), frame_step([1, 3, 5]), frame_step([1, 2, 4])) == (1, 2, None)
 
 
-def test_param_flags_are_the_non_defaults_and_parse_back():
-    values = defaults()
-    values.update(plate_levels=4, mask_grow=-2.5, output_alpha=True,
-                  blend_colorspace="compositing_log", matte="/m/roto.####.exr")
-    flags = param_flags(values)
-    assert flags == ["--plate-levels", "4", "--mask-grow", "-2.5", "--matte", "/m/roto.####.exr",
-                     "--blend-colorspace", "compositing_log", "--output-alpha"]
-    args = build_parser().parse_args(["render", "--plates", "p.####.exr", "--out", "o.####.exr",
-                                      *flags])
-    assert params_from_args(args) == values
-    off = dict(defaults(), output_alpha=False)
-    assert param_flags(off) == [] and param_flags(dict(defaults(), detector="cnn"),
-                                                  ("blend",)) == []
+def test_the_farm_environment_carries_ocio_and_what_is_asked():
+    env = farm_environment(["SHOW", "FSV_MODE=final", "UNSET_HERE"],
+                           {"OCIO": "/show/aces.ocio", "SHOW": "demo", "HOME": "/root"})
+    assert env == (("OCIO", "/show/aces.ocio"), ("SHOW", "demo"), ("FSV_MODE", "final"))
+    with pytest.raises(FarmError, match="not an environment variable name"):
+        farm_environment(["1BAD"], {})
 
 
 def test_shot_inputs_become_absolute_and_are_checked(tmp_path, monkeypatch):
@@ -163,7 +157,9 @@ def test_submit_dry_run_and_errors(tmp_path, capsys):
     tasks = body["layers"][0]["tasks"]
     assert [t["frames"] for t in tasks] == ["1001-1007", "1008-1014", "1015-1021", "1022-1028",
                                             "1029-1030"]
-    assert tasks[0]["argv"][:4] == ["python3", "-m", "faceswap_vfx.cli.main", "render"]
+    exe = tasks[0]["argv"][0]  # made absolute: farm hosts run tasks with their own PATH
+    assert Path(exe).is_absolute() and Path(exe).name == "python3"
+    assert tasks[0]["argv"][1:4] == ["-m", "faceswap_vfx.cli.main", "render"]
     assert main(["submit", "--farm", "local", "--shot", str(shot), "--option", "retries"]) == 1
     assert "not KEY=VALUE" in capsys.readouterr().err
     assert main(["submit", "--farm", "nope", "--shot", str(shot)]) == 1

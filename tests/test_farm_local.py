@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from faceswap_vfx.backend import parse_line
 from faceswap_vfx.cli.main import main
 from faceswap_vfx.face.align_file import save_alignment
 from faceswap_vfx.face.pipeline import align_sequence
-from faceswap_vfx.farm.backend_deadline import PROGRESS_REGEX
 from faceswap_vfx.farm.backend_local import run_job
 from faceswap_vfx.farm.job import build_job
 from faceswap_vfx.farm.shot import read_shot_inputs
@@ -90,16 +90,16 @@ def test_chunks_as_processes_one_killed_and_retried_equal_one_render(shot, tmp_p
     assert sorted(p.name for p in out_dir.glob("swap.*.exr")) == \
         [f"swap.{f}.exr" for f in FRAMES]
 
-    # what Deadline's CommandLine plugin reads as task progress
-    progress = [int(m.group(1)) for line in out.splitlines()
-                if (m := re.match(PROGRESS_REGEX, line.partition("] ")[2]))]
+    # what the front ends and the Deadline plugin read as task progress
+    progress = [e.percent for line in out.splitlines()
+                if (e := parse_line(line.partition("] ")[2])).kind == "progress"]
     assert progress and max(progress) == 100 and set(progress) <= set(range(101))
 
     # the reference: one render over every frame, the same command line, in this process
     (frames, argv), = build_job(read_shot_inputs(shot), chunk=len(FRAMES), executable=CLI) \
         .layer("render").tasks()
-    ref = argv.index("--out") + 1
-    argv[ref] = str(tmp_path / "one" / "swap.####.exr")
+    ref = next(i for i, a in enumerate(argv) if a.startswith("--out="))
+    argv[ref] = f"--out={tmp_path / 'one' / 'swap.####.exr'}"
     assert main(argv[len(CLI):]) == 0
     swapped = 0
     for frame in FRAMES:

@@ -11,6 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "faceswap_vfx"
 ALLOWED = {
     "errors": set(),
     "params": {"errors", "io"},  # io only for atomic shot-file writes, imported lazily
+    # the one boundary front ends cross to start and read the backend process (stdlib only)
+    "backend": {"errors", "params"},
     "core": {"errors"},
     "io": {"errors", "core"},
     "face": {"errors", "params", "core", "io"},
@@ -18,15 +20,15 @@ ALLOWED = {
     "model": {"errors", "params", "core"},
     "train": {"errors", "params", "core", "io", "face", "model"},
     "render": {"errors", "params", "core", "io", "face", "model", "train"},
-    "nuke": {"errors", "params", "core", "io", "face", "render"},  # render: lazily, in align.py
+    "nuke": {"errors", "params", "backend", "core", "io", "face", "render"},  # render: lazily, in align.py
     "demo": {"errors", "params", "core", "io", "face", "samples", "model", "train", "eval",
              "render"},
-    "farm": {"errors", "params", "io"},
+    "farm": {"errors", "params", "backend", "io"},
     "eval": {"errors", "params", "core", "io", "model", "train"},
     # ui: only the worker process's modules (ui/preview_engine.py, ui/gl_blend.py, which runs
     # the gizmo's GLSL passes from nuke/) go beyond errors and params
-    "ui": {"errors", "params", "core", "io", "face", "render", "nuke"},
-    "cli": {"errors", "params", "core", "io", "face", "samples", "model", "train", "render",
+    "ui": {"errors", "params", "backend", "core", "io", "face", "render", "nuke"},
+    "cli": {"errors", "params", "backend", "core", "io", "face", "samples", "model", "train", "render",
             "nuke", "demo", "farm", "ui", "eval"},
 }
 # Third-party modules that belong to one layer only.

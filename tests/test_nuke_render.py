@@ -21,7 +21,6 @@ from faceswap_vfx.backend import (
     EXECUTABLE_ENV,
     HOST_VARIABLES,
     BackendProcess,
-    absolute_command,
     backend_command,
     outcome,
     parse_line,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 
 EXAMPLE = """example:
   faceswap-vfx submit --farm opencue --shot shot010.shot.json --frames 1001-1240 --chunk 10
@@ -37,9 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", metavar="FOLDER",
                    help="write the job files into FOLDER instead of submitting")
     p.add_argument("--name", help="job name (default: <shot>_faceswap)")
-    p.add_argument("--executable", default="faceswap-vfx",
-                   help="command that runs faceswap-vfx on the farm machines (default: "
-                        "faceswap-vfx; e.g. '/opt/fsvfx/bin/faceswap-vfx')")
+    p.add_argument("--executable",
+                   help="command that runs faceswap-vfx on the farm machines, made an "
+                        "absolute path (default: the faceswap-vfx installed beside this "
+                        "Python; e.g. '/opt/fsvfx/bin/faceswap-vfx')")
+    p.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="an environment variable for the tasks: NAME takes its value here, "
+                        "NAME=VALUE sets it; repeat. OCIO is always carried when set")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a farm setting, e.g. show=demo (OpenCue), Pool=gpu (Deadline), "
                         "workers=2 (local); repeat; --list-options shows them")
@@ -49,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from faceswap_vfx.backend import absolute_command
     from faceswap_vfx.errors import FarmError
-    from faceswap_vfx.farm.job import build_job
+    from faceswap_vfx.farm.job import build_job, farm_environment
     from faceswap_vfx.farm.registry import farms, get_farm
     from faceswap_vfx.farm.shot import read_shot_inputs
     from faceswap_vfx.io.output_guard import check_not_inputs
@@ -75,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     inputs = read_shot_inputs(args.shot, align_prepass=args.align_prepass)
     frames = parse_frames(args.frames) if args.frames else None
     job = build_job(inputs, frames, args.chunk, align_prepass=args.align_prepass,
-                    executable=shlex.split(args.executable), name=args.name)
+                    executable=absolute_command(args.executable), name=args.name,
+                    env=farm_environment(args.env))
     render = job.layer("render")
     check_not_inputs(inputs.out, render.frames, {"inputs.plates": inputs.plates,
                                                  "inputs.align": inputs.align}, "inputs.out")

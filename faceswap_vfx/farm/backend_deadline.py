@@ -1,14 +1,15 @@
-"""Deadline: job-info and plugin-info files for its stock CommandLine plugin.
+"""Deadline: job-info and plugin-info files for faceswap_vfx's own Deadline plugin.
 
-Each job layer becomes one Deadline job (the pre-pass first; the render job depends on it).
-The job info names the plugin, the frames and the chunk size; the plugin info gives
-``Executable`` and ``Arguments``, in which the CommandLine plugin replaces ``<STARTFRAME>``
-and ``<ENDFRAME>`` with the first and last frame of each task (case-insensitive, also
-``<STARTFRAME%4>`` padded, and ``<QUOTE>``). A task of a stepped range passes
-``<STARTFRAME>-<ENDFRAME>x<step>``; frames that are not evenly spaced cannot be expressed by
-first and last frame alone and are refused. The plugin reads ``Progress: NN%`` from the
-task's output with the stdout handler :data:`PROGRESS_REGEX` and sets the task's progress;
-``faceswap-vfx render`` prints one such line per frame.
+Each job layer becomes one Deadline job (the pre-pass first; the render job depends on it),
+for the plugin ``FaceswapVFX`` shipped in ``faceswap_vfx/farm/deadline_plugin/`` (copy its
+folder to ``<repository>/custom/plugins/``; :func:`plugin_folder` says where it is). The job
+info names the plugin, the frames, the chunk size and the tasks' environment
+(``EnvironmentKeyValueN=NAME=VALUE``); the plugin info gives ``Executable`` (an absolute
+path), ``Arguments`` and ``FrameStep``, and the plugin appends each task's frames as
+``--frames=<first>-<last>[x<step>]``: frames that are not evenly spaced cannot be expressed
+by a task's first and last frame and are refused. The plugin reads the command's output:
+``Progress: NN%`` sets the task's progress, the CLI's error line fails the task with its
+message (the stock CommandLine plugin with ``ShellExecute=False`` reads no output at all).
 
 ``submit`` runs ``deadlinecommand`` (found on ``PATH`` or in ``$DEADLINE_PATH``);
 ``--dry-run`` writes the files and ``submit.sh``, the equivalent ``deadlinecommand`` line::
@@ -36,21 +37,35 @@ from faceswap_vfx.farm.job import CHUNK_FRAMES, FarmJob, Layer, frame_spec, fram
 from faceswap_vfx.farm.registry import Farm, register_farm
 from faceswap_vfx.io.sequence import FramePattern
 
-PLUGIN = "CommandLine"
-PROGRESS_REGEX = r".*Progress: (\d+)%.*"
-"""The CommandLine plugin's stdout handler for progress (its ``HandleProgress``)."""
+PLUGIN = "FaceswapVFX"
+"""The Deadline plugin the jobs name (its folder: :func:`plugin_folder`)."""
 
 JOB_INFO, PLUGIN_INFO = "job_info.job", "plugin_info.job"
 
 
-def task_token(layer: Layer) -> str:
-    """What stands for a task's frames in the plugin's ``Arguments``."""
+def plugin_folder() -> Path:
+    """The ``FaceswapVFX`` plugin folder to copy into ``<repository>/custom/plugins/``."""
+    return Path(__file__).resolve().parent / "deadline_plugin" / PLUGIN
+
+
+def layer_step(layer: Layer) -> int:
+    """The step between a layer's frames; FarmError when they are not evenly spaced."""
     step = frame_step(layer.frames)
     if step is None:
-        raise FarmError(f"Deadline's CommandLine plugin passes a task's first and last frame "
-                        f"only; frames {frame_spec(layer.frames)} are not evenly spaced: submit "
-                        f"each evenly spaced run as its own job")
-    return "<STARTFRAME>-<ENDFRAME>" + (f"x{step}" if step > 1 else "")
+        raise FarmError(f"Deadline passes a task's first and last frame only; frames "
+                        f"{frame_spec(layer.frames)} are not evenly spaced: submit each evenly "
+                        f"spaced run as its own job")
+    return step
+
+
+def plugin_arguments(layer: Layer) -> list[str]:
+    """The layer's command without its program and without ``--frames`` (the plugin adds
+    each task's frames)."""
+    argv = list(layer.argv)
+    at = argv.index(CHUNK_FRAMES)
+    if argv[at - 1] != "--frames":
+        raise FarmError(f"layer {layer.name}: the frames token must follow --frames")
+    return argv[1:at - 1] + argv[at + 1:]
 
 
 def info_text(entries: dict[str, str]) -> str:
@@ -105,11 +120,12 @@ class Deadline(Farm):
         """Per layer name, the job info and plugin info entries."""
         out = {}
         for layer in job.layers:
-            token = task_token(layer)
-            argv = [a.replace(CHUNK_FRAMES, token) for a in layer.argv]
+            step = layer_step(layer)
             job_info = {"Plugin": PLUGIN, "Name": f"{job.name} {layer.name}",
                         "BatchName": job.name, "Frames": frame_spec(layer.frames),
                         "ChunkSize": str(layer.chunk)}
+            for i, (key, value) in enumerate(job.env):
+                job_info[f"EnvironmentKeyValue{i}"] = f"{key}={value}"
             if layer.name == "render":  # the Monitor's "view output" (Deadline pads with #)
                 pattern = FramePattern.parse(job.shot.out)
                 path = Path(f"{pattern.prefix}{'#' * max(pattern.padding, 1)}{pattern.suffix}")
@@ -118,10 +134,9 @@ class Deadline(Farm):
             for key, value in self.options.items():
                 if layer.name == "render" or key not in self._RENDER_ONLY:
                     job_info[key] = value
-            plugin_info = {"Executable": argv[0],
-                           "Arguments": subprocess.list2cmdline(argv[1:]),
-                           "StartupDirectory": "", "ShellExecute": "False",
-                           "SingleFramesOnly": "False"}
+            plugin_info = {"Executable": layer.argv[0],
+                           "Arguments": subprocess.list2cmdline(plugin_arguments(layer)),
+                           "FrameStep": str(step)}
             out[layer.name] = (job_info, plugin_info)
         return out
 

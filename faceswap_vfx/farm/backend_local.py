@@ -12,6 +12,7 @@ farm path. ``--dry-run`` writes ``<job>.tasks.json``: each task's frames and com
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -63,8 +64,17 @@ def run_job(job: FarmJob, workers: int = 2, retries: int = 2, *, on_line: OnLine
     def run_task(task: TaskRun) -> None:
         for attempt in range(retries + 1):
             start = time.monotonic()
-            proc = subprocess.Popen(task.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, bufsize=1)
+            try:
+                proc = subprocess.Popen(task.argv, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                        env={**os.environ, **dict(job.env)})
+            except OSError as exc:
+                task.exit_codes.append(127)
+                task.spans.append((start, time.monotonic()))
+                with lock:
+                    print(f"[{task.label}] cannot start {task.argv[0]}: "
+                          f"{exc.strerror or exc}", file=sys.stderr, flush=True)
+                return
             for line in proc.stdout:
                 if echo:
                     with lock:

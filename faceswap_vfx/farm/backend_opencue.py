@@ -114,6 +114,8 @@ class OpenCue(Farm):
             shell = outline.modules.shell.Shell(layer.name, command=shell_command(layer.argv),
                                                 range=frame_spec(layer.frames),
                                                 chunk=layer.chunk, **args)
+            for key, value in job.env:  # each task's environment (the layer's env)
+                shell.set_env(key, value)
             ol.add_layer(shell)
             if layer.depends_on:
                 shell.depend_all(built[layer.depends_on])

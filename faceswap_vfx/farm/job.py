@@ -8,21 +8,27 @@ puts its farm's own token there (OpenCue ``#FRAMESPEC#``, Deadline
 frames in frame order, as both farms cut them; the last chunk may be shorter.
 
 The render command carries every parameter of the shot that differs from its default as a
-flag (:func:`param_flags`), so a task does not depend on the shot file staying unchanged
-after submission, and a wrangler reads the whole render in the farm's log.
+flag (:func:`faceswap_vfx.params.to_argv`), so a task does not depend on the shot file
+staying unchanged after submission, and a wrangler reads the whole render in the farm's log.
+Its program is an absolute path (:func:`faceswap_vfx.backend.absolute_command`): farm hosts
+run tasks with their own PATH. A job carries environment variables for its tasks
+(:func:`farm_environment`: ``OCIO`` and any others asked for), which each back end passes in
+its own way.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from faceswap_vfx import params as schema
+from faceswap_vfx.backend import render_argv
 from faceswap_vfx.errors import FarmError
 from faceswap_vfx.farm.shot import ShotInputs
+from faceswap_vfx.params import to_argv
 
 CHUNK_FRAMES = "{chunk_frames}"
 """Stands for a task's frames in a layer's ``argv`` (a back end replaces it)."""
@@ -68,21 +74,26 @@ def frame_spec(frames: Iterable[int]) -> str:
     return ",".join(runs)
 
 
-def param_flags(values: Mapping[str, Any], groups: Sequence[str] | None = None) -> list[str]:
-    """Command-line flags (as :mod:`faceswap_vfx.cli.params_cli` reads them) for the values
-    of ``groups`` (default: all) that differ from the schema's defaults."""
-    flags: list[str] = []
-    for p in schema.PARAMS.values():
-        if groups is not None and p.group not in groups:
-            continue
-        value = values.get(p.name, p.default)
-        if value == p.default:
-            continue
-        if p.kind == "bool":
-            flags.append(p.flag if value else "--no-" + p.flag[2:])
-        else:
-            flags += [p.flag, str(value)]
-    return flags
+ENV_DEFAULT = ("OCIO",)
+"""Variables every job carries from the submitter's environment (when set there)."""
+
+
+def farm_environment(names: Iterable[str] = (), environ: Mapping[str, str] | None = None
+                     ) -> tuple[tuple[str, str], ...]:
+    """The variables a job's tasks get: :data:`ENV_DEFAULT` and ``names``, each ``NAME``
+    (its value here; skipped when unset) or ``NAME=VALUE``. Raises :class:`FarmError` for a
+    name that is not a valid variable name."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for item in (*ENV_DEFAULT, *names):
+        name, sep, value = item.partition("=")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise FarmError(f"--env {item!r}: {name!r} is not an environment variable name")
+        if sep:
+            out[name] = value
+        elif name in environ:
+            out[name] = environ[name]
+    return tuple(out.items())
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class FarmJob:
     name: str
     shot: ShotInputs
     layers: tuple[Layer, ...]
+    env: tuple[tuple[str, str], ...] = ()
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:
@@ -124,10 +136,12 @@ def job_name(text: str) -> str:
 
 def build_job(inputs: ShotInputs, frames: Sequence[int] | None = None, chunk: int = 10, *,
               align_prepass: bool = False, executable: Sequence[str] = ("faceswap-vfx",),
-              name: str | None = None) -> FarmJob:
+              name: str | None = None, env: Sequence[tuple[str, str]] = ()) -> FarmJob:
     """The job that renders ``frames`` (default: the shot's ``inputs.frames``) of a shot in
     tasks of ``chunk`` frames, after an alignment pre-pass over all of them when
-    ``align_prepass``. ``executable``: the command that runs ``faceswap-vfx`` on the farm."""
+    ``align_prepass``. ``executable``: the command that runs ``faceswap-vfx`` on the farm
+    (:func:`faceswap_vfx.backend.absolute_command` makes it absolute); ``env``: the tasks'
+    environment variables (:func:`farm_environment`)."""
     frames = tuple(sorted(set(frames or inputs.frames)))
     if not frames:
         raise FarmError("no frames to render: give --frames or the shot's inputs.frames",
@@ -140,14 +154,15 @@ def build_job(inputs: ShotInputs, frames: Sequence[int] | None = None, chunk: in
     for p in schema.PARAMS.values():  # file parameters as absolute paths (see farm.shot)
         if p.kind == "file" and values.get(p.name):
             values[p.name] = str(Path(values[p.name]).expanduser().resolve())
-    render = Layer(RENDER, (*exe, "render", "--plates", inputs.plates, "--out", inputs.out,
-                            "--align", inputs.align, "--frames", CHUNK_FRAMES,
-                            *param_flags(values)),
-                   frames, chunk, ALIGN if align_prepass else None)
+    argv = render_argv(values, plates=inputs.plates, out=inputs.out, frames="",
+                       align=inputs.align, changed_only=True, command=exe)
+    render = Layer(RENDER, (*argv, "--frames", CHUNK_FRAMES), frames, chunk,
+                   ALIGN if align_prepass else None)
     layers = (render,)
     if align_prepass:
-        align = Layer(ALIGN, (*exe, "align", inputs.plates, "--frames", CHUNK_FRAMES, "--out",
-                              inputs.align, *param_flags(values, ("colour", "faces"))),
+        align = Layer(ALIGN, (*exe, "align", inputs.plates, f"--out={inputs.align}",
+                              *to_argv(values, changed_only=True, groups=("colour", "faces")),
+                              "--frames", CHUNK_FRAMES),
                       frames, len(frames))  # one task: tracking and smoothing see every frame
         layers = (align, render)
-    return FarmJob(job_name(name or f"{inputs.name}_faceswap"), inputs, layers)
+    return FarmJob(job_name(name or f"{inputs.name}_faceswap"), inputs, layers, tuple(env))
