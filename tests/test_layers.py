@@ -20,7 +20,8 @@ ALLOWED = {
     "model": {"errors", "params", "core"},
     "train": {"errors", "params", "core", "io", "face", "model"},
     "render": {"errors", "params", "core", "io", "face", "model", "train"},
-    "nuke": {"errors", "params", "backend", "core", "io", "face", "render"},  # render: lazily, in align.py
+    # nuke: render lazily, in align.py
+    "nuke": {"errors", "params", "backend", "core", "io", "face", "render"},
     "demo": {"errors", "params", "core", "io", "face", "samples", "model", "train", "eval",
              "render"},
     "farm": {"errors", "params", "backend", "io"},
@@ -28,8 +29,8 @@ ALLOWED = {
     # ui: only the worker process's modules (ui/preview_engine.py, ui/gl_blend.py, which runs
     # the gizmo's GLSL passes from nuke/) go beyond errors and params
     "ui": {"errors", "params", "backend", "core", "io", "face", "render", "nuke"},
-    "cli": {"errors", "params", "backend", "core", "io", "face", "samples", "model", "train", "render",
-            "nuke", "demo", "farm", "ui", "eval"},
+    "cli": {"errors", "params", "backend", "core", "io", "face", "samples", "model", "train",
+            "render", "nuke", "demo", "farm", "ui", "eval"},
 }
 # Third-party modules that belong to one layer only.
 OWNED = {"dlib": {"face"}, "OpenImageIO": {"io"}, "OpenEXR": {"io"}, "PySide6": {"ui"},
