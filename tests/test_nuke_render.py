@@ -136,10 +136,12 @@ def test_backend_process_can_be_cancelled():
 def test_the_backend_starts_without_the_hosts_python_environment(monkeypatch):
     """Nuke starts buttons with its own PYTHONHOME, PYTHONPATH and LD_LIBRARY_PATH: the
     backend's Python must not see them (it would load Nuke's standard library)."""
-    host = {name: "/opt/Nuke15.1/lib" for name in HOST_VARIABLES}
+    assert {"PYTHONHOME", "PYTHONPATH", "LD_LIBRARY_PATH", "QT_PLUGIN_PATH"} <= set(
+        HOST_VARIABLES)
     monkeypatch.setenv("OCIO", "/show/config.ocio")
-    for name in ("PYTHONPATH", "LD_LIBRARY_PATH", "QT_PLUGIN_PATH"):
-        monkeypatch.setenv(name, host[name])
+    # a PYTHONHOME that is not this Python's: a child that kept it could not even start
+    for name in ("PYTHONHOME", "PYTHONPATH", "LD_LIBRARY_PATH", "QT_PLUGIN_PATH"):
+        monkeypatch.setenv(name, "/opt/Nuke15.1/lib")
     lines = []
     job = BackendProcess(run_python("""
         import json, os

@@ -5,6 +5,7 @@ outside the checkout by a Python that has neither torch nor numpy."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
@@ -47,8 +48,6 @@ def test_the_installed_wheel_generates_the_gizmos_from_its_own_kernels(fresh_pyt
                               "from faceswap_vfx.nuke.gizmos import generate\n"
                               "assert 'torch' not in sys.modules and 'numpy' not in sys.modules\n"
                               "print(json.dumps([str(s.SHADERS), generate()]))")
-    import json
-
     shaders, gizmos = json.loads(out)
     assert Path(shaders).is_relative_to(folder / "venv"), shaders  # the wheel's own copy
     assert gizmos == generate()  # the same gizmos, kernels included, as the checkout makes

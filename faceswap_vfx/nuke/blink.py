@@ -59,10 +59,6 @@ class BlinkKernel:
     images: tuple[tuple[str, str, str], ...]
     params: tuple[BlinkParam, ...]
 
-    def knob_names(self) -> list[str]:
-        """The parameter knobs a BlinkScript node running it has: ``<Kernel>_<label>``."""
-        return [f"{self.name}_{p.label}" for p in self.params]
-
 
 def _numbers(text: str, components: int, variable: str) -> tuple[float, ...]:
     text = text.strip()
